@@ -1,0 +1,45 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "csp-alert-digest",
+    version,
+    about = "Daily digest of unresolved Microsoft CSP partner security alerts"
+)]
+pub struct Cli {
+    /// Log format on stderr; the level comes from `CSP_DIGEST_LOG` (e.g. info, debug).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Collect, digest, render and deliver today's digest.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The TOML config file.
+    #[arg(long, env = "CSP_DIGEST_CONFIG", value_name = "FILE")]
+    pub config: PathBuf,
+    /// Use this instant instead of the clock: RFC 3339 (2026-11-29T07:00:00Z), or a date
+    /// (2026-11-29) meaning that day's start in the configured time zone.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Do everything but send and record; the .eml files are still written.
+    #[arg(long)]
+    pub dry_run: bool,
+}

@@ -1,0 +1,383 @@
+//! The plain view model every report renders from: numbers, and strings already made safe to
+//! display and formatted for the configured time zone. Templates only lay it out.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+use super::display;
+use crate::config::Language;
+use crate::digest::{Digest, DigestAlert, Partner, Tally};
+use crate::source::model::Severity;
+
+/// The Partner Center Security Alerts dashboard. Links in the digest are only ever fixed URLs
+/// like this one, never strings from the API.
+pub const PORTAL_URL: &str =
+    "https://partner.microsoft.com/dashboard/commerce2/insights/security/alerts";
+
+/// At most this many alerts are listed in the email; the CSV carries all of them. Keeps the
+/// HTML part under Gmail's ~100 KB clipping limit whatever the volume.
+pub const MAX_LISTED_ALERTS: usize = 100;
+/// At most this many alert types in the email's type table.
+pub const MAX_LISTED_TYPES: usize = 25;
+const MAX_TITLE_CHARS: usize = 120;
+const MAX_RESOURCE_CHARS: usize = 60;
+
+/// What the view needs besides the digest.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub digest_date: NaiveDate,
+    pub timezone: Tz,
+    pub language: Language,
+    pub subject_prefix: &'a str,
+    /// Records the source could not understand.
+    pub set_aside: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    pub lang: &'static str,
+    pub subject: String,
+    pub digest_date: String,
+    pub as_of: String,
+    pub window_days: u32,
+    pub window_start: String,
+    pub headline: String,
+    pub empty: bool,
+    pub totals: Tally,
+    pub partners: usize,
+    pub customers: usize,
+    pub subscriptions: usize,
+    pub types: Vec<TypeRow>,
+    pub types_not_listed: usize,
+    pub groups: Vec<PartnerView>,
+    pub listed: usize,
+    pub not_listed: usize,
+    /// Facts about what the digest does not show, one sentence each.
+    pub notes: Vec<String>,
+    pub portal_url: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeRow {
+    pub label: String,
+    pub raw: String,
+    pub tally: Tally,
+    pub partners: usize,
+    pub customers: usize,
+    pub subscriptions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerView {
+    pub label: String,
+    pub id: String,
+    pub tally: Tally,
+    pub customers: Vec<CustomerView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerView {
+    pub label: String,
+    pub id: String,
+    pub tally: Tally,
+    pub subscriptions: Vec<SubscriptionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionView {
+    pub label: String,
+    pub id: String,
+    pub tally: Tally,
+    pub alerts: Vec<AlertRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    pub id: String,
+    pub title: String,
+    pub type_label: String,
+    pub severity: String,
+    /// `high`, `medium`, `low`, `info` or `other`: picks the colour.
+    pub severity_class: &'static str,
+    pub age: String,
+    pub overdue: bool,
+    pub detected: String,
+    pub resource: String,
+    pub more_resources: usize,
+}
+
+impl View {
+    pub fn build(digest: &Digest, ctx: &Context<'_>) -> Self {
+        let tz = ctx.timezone;
+        let totals = digest.totals;
+        let types: Vec<TypeRow> = digest
+            .types
+            .iter()
+            .take(MAX_LISTED_TYPES)
+            .map(|t| TypeRow {
+                label: display::line(&t.label, 80),
+                raw: display::line(&t.raw, 80),
+                tally: t.tally,
+                partners: t.partners,
+                customers: t.customers,
+                subscriptions: t.subscriptions,
+            })
+            .collect();
+
+        let mut budget = MAX_LISTED_ALERTS;
+        let mut groups = Vec::new();
+        for p in &digest.partners {
+            let mut customers = Vec::new();
+            for c in &p.customers {
+                let mut subscriptions = Vec::new();
+                for s in &c.subscriptions {
+                    let take = s.alerts.len().min(budget);
+                    budget -= take;
+                    if take == 0 {
+                        continue;
+                    }
+                    subscriptions.push(SubscriptionView {
+                        label: s
+                            .subscription_id
+                            .as_deref()
+                            .map_or_else(|| "Unknown subscription".to_owned(), display::short_id),
+                        id: id_or_unknown(s.subscription_id.as_deref()),
+                        tally: s.tally,
+                        alerts: s.alerts[..take]
+                            .iter()
+                            .map(|&i| alert_row(&digest.alerts[i], tz))
+                            .collect(),
+                    });
+                }
+                if !subscriptions.is_empty() {
+                    customers.push(CustomerView {
+                        label: c
+                            .tenant_id
+                            .as_deref()
+                            .map_or_else(|| "Unknown customer".to_owned(), display::short_id),
+                        id: id_or_unknown(c.tenant_id.as_deref()),
+                        tally: c.tally,
+                        subscriptions,
+                    });
+                }
+            }
+            if !customers.is_empty() {
+                let (label, id) = match &p.partner {
+                    Partner::Direct => ("Direct customers".to_owned(), String::new()),
+                    Partner::Reseller(id) => (
+                        format!("Reseller {}", display::short_id(id)),
+                        display::line(id, 80),
+                    ),
+                };
+                groups.push(PartnerView {
+                    label,
+                    id,
+                    tally: p.tally,
+                    customers,
+                });
+            }
+        }
+        let listed = MAX_LISTED_ALERTS.min(digest.alerts.len());
+
+        let digest_date = ctx.digest_date.format("%Y-%m-%d").to_string();
+        Self {
+            lang: ctx.language.tag(),
+            subject: subject(ctx.subject_prefix, &digest_date, digest),
+            as_of: local(digest.as_of, tz),
+            window_days: window_days(digest),
+            window_start: local(digest.window.start, tz),
+            headline: headline(digest),
+            empty: digest.is_empty(),
+            totals,
+            partners: digest.reach.partners,
+            customers: digest.reach.customers,
+            subscriptions: digest.reach.subscriptions,
+            types_not_listed: digest.types.len() - types.len(),
+            types,
+            groups,
+            listed,
+            not_listed: digest.alerts.len() - listed,
+            notes: notes(digest, ctx.set_aside),
+            portal_url: PORTAL_URL,
+            digest_date,
+        }
+    }
+}
+
+fn window_days(digest: &Digest) -> u32 {
+    u32::try_from((digest.window.end - digest.window.start).num_days()).unwrap_or(u32::MAX)
+}
+
+fn id_or_unknown(id: Option<&str>) -> String {
+    id.map_or_else(|| "unknown".to_owned(), |id| display::line(id, 80))
+}
+
+fn alert_row(a: &DigestAlert, tz: Tz) -> AlertRow {
+    let alert = &a.alert;
+    let title = alert
+        .display_name
+        .as_deref()
+        .or(alert.description.as_deref())
+        .unwrap_or("(no title)");
+    let mut resources = alert
+        .affected_resources
+        .iter()
+        .filter_map(|r| r.resource_id.as_deref());
+    let resource = resources.next().map_or_else(
+        || "—".to_owned(),
+        |r| display::line(resource_label(r), MAX_RESOURCE_CHARS),
+    );
+    AlertRow {
+        id: display::line(&alert.id, 80),
+        title: display::line(title, MAX_TITLE_CHARS),
+        type_label: display::line(&crate::digest::alert_type::label(&alert.alert_type), 80),
+        severity: display::line(alert.severity.as_str(), 30),
+        severity_class: match alert.severity {
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Informational => "info",
+            Severity::Unknown(_) => "other",
+        },
+        age: age(a.age),
+        overdue: a.overdue,
+        detected: local(alert.detected, tz),
+        resource,
+        more_resources: resources.count(),
+    }
+}
+
+/// The last two segments of an ARM id (`virtualMachines/vm-01`): the part a person recognises.
+fn resource_label(id: &str) -> &str {
+    let trimmed = id.trim_end_matches('/');
+    let mut cut = trimmed.len();
+    for _ in 0..2 {
+        match trimmed[..cut].rfind('/') {
+            Some(i) => cut = i,
+            None => return trimmed,
+        }
+    }
+    &trimmed[cut + 1..]
+}
+
+/// `45 min`, `5 h`, `3 d 4 h`.
+pub fn age(age: TimeDelta) -> String {
+    let minutes = age.num_minutes().max(0);
+    if minutes < 60 {
+        format!("{minutes} min")
+    } else if minutes < 48 * 60 {
+        format!("{} h", minutes / 60)
+    } else {
+        let hours = minutes / 60;
+        format!("{} d {} h", hours / 24, hours % 24)
+    }
+}
+
+/// A time in the configured zone, to the minute, with the zone's abbreviation.
+pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn headline(d: &Digest) -> String {
+    let t = d.totals;
+    if t.alerts == 0 {
+        return format!(
+            "No unresolved alerts were detected in the past {} days.",
+            window_days(d)
+        );
+    }
+    let mut s = format!(
+        "{} across {} and {}",
+        plural(t.alerts, "unresolved alert", "unresolved alerts"),
+        plural(d.reach.customers, "customer", "customers"),
+        plural(d.reach.subscriptions, "subscription", "subscriptions"),
+    );
+    let high = t.high + t.other;
+    let _ = write!(
+        s,
+        "; {high} high or unknown severity, {} open for more than 24 hours.",
+        t.overdue
+    );
+    s
+}
+
+/// The subject carries the date and the counts, never a string from the API.
+pub fn subject(prefix: &str, digest_date: &str, d: &Digest) -> String {
+    let t = d.totals;
+    if t.alerts == 0 {
+        return format!("{prefix} {digest_date}: no unresolved alerts");
+    }
+    format!(
+        "{prefix} {digest_date}: {} ({} high, {} overdue) in {}",
+        plural(t.alerts, "unresolved alert", "unresolved alerts"),
+        t.high + t.other,
+        t.overdue,
+        plural(d.reach.customers, "customer", "customers"),
+    )
+}
+
+fn notes(d: &Digest, set_aside: usize) -> Vec<String> {
+    let s = d.selection;
+    let mut notes = Vec::new();
+    if s.older_than_window > 0 {
+        notes.push(format!(
+            "{} detected before {} (older than the {}-day window) {} still unresolved; see the Partner Center dashboard.",
+            plural(s.older_than_window, "alert", "alerts"),
+            d.window.start.format("%Y-%m-%d"),
+            window_days(d),
+            if s.older_than_window == 1 { "is" } else { "are" },
+        ));
+    }
+    if s.after_as_of > 0 {
+        notes.push(format!(
+            "{} detected after this digest's as-of time {} not included.",
+            plural(s.after_as_of, "unresolved alert", "unresolved alerts"),
+            if s.after_as_of == 1 { "is" } else { "are" },
+        ));
+    }
+    if s.test > 0 {
+        notes.push(format!(
+            "{} left out.",
+            plural(s.test, "test alert was", "test alerts were")
+        ));
+    }
+    if set_aside > 0 {
+        notes.push(format!(
+            "{} could not be read and {} set aside; the job's log names them.",
+            plural(set_aside, "record", "records"),
+            if set_aside == 1 { "was" } else { "were" },
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_in_minutes_hours_or_days() {
+        assert_eq!(age(TimeDelta::minutes(45)), "45 min");
+        assert_eq!(age(TimeDelta::minutes(60 * 5 + 10)), "5 h");
+        assert_eq!(age(TimeDelta::hours(47)), "47 h");
+        assert_eq!(age(TimeDelta::hours(76)), "3 d 4 h");
+    }
+
+    #[test]
+    fn resource_labels_keep_the_last_two_segments() {
+        assert_eq!(
+            resource_label(
+                "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-01"
+            ),
+            "virtualMachines/vm-01"
+        );
+        assert_eq!(resource_label("vm-01"), "vm-01");
+        assert_eq!(resource_label("a/b"), "a/b");
+    }
+}
