@@ -22,7 +22,9 @@ impl Deref for TextDigest<'_> {
 }
 
 pub fn render(view: &View) -> anyhow::Result<String> {
-    TextDigest { view }
+    let mut text = TextDigest { view }
         .render()
-        .context("rendering templates/digest.txt")
+        .context("rendering templates/digest.txt")?;
+    text.push('\n');
+    Ok(text)
 }

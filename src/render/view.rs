@@ -74,6 +74,8 @@ pub struct PartnerView {
     pub label: String,
     pub id: String,
     pub tally: Tally,
+    /// "1 alert", "3 alerts".
+    pub count: String,
     pub customers: Vec<CustomerView>,
 }
 
@@ -82,6 +84,8 @@ pub struct CustomerView {
     pub label: String,
     pub id: String,
     pub tally: Tally,
+    /// "1 alert", "3 alerts".
+    pub count: String,
     pub subscriptions: Vec<SubscriptionView>,
 }
 
@@ -90,6 +94,8 @@ pub struct SubscriptionView {
     pub label: String,
     pub id: String,
     pub tally: Tally,
+    /// "1 alert", "3 alerts".
+    pub count: String,
     pub alerts: Vec<AlertRow>,
 }
 
@@ -145,6 +151,7 @@ impl View {
                             .map_or_else(|| "Unknown subscription".to_owned(), display::short_id),
                         id: id_or_unknown(s.subscription_id.as_deref()),
                         tally: s.tally,
+                        count: alert_count(s.tally.alerts),
                         alerts: s.alerts[..take]
                             .iter()
                             .map(|&i| alert_row(&digest.alerts[i], tz))
@@ -159,6 +166,7 @@ impl View {
                             .map_or_else(|| "Unknown customer".to_owned(), display::short_id),
                         id: id_or_unknown(c.tenant_id.as_deref()),
                         tally: c.tally,
+                        count: alert_count(c.tally.alerts),
                         subscriptions,
                     });
                 }
@@ -175,6 +183,7 @@ impl View {
                     label,
                     id,
                     tally: p.tally,
+                    count: alert_count(p.tally.alerts),
                     customers,
                 });
             }
@@ -280,6 +289,10 @@ pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
 }
 
+fn alert_count(n: usize) -> String {
+    plural(n, "alert", "alerts")
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -298,11 +311,10 @@ fn headline(d: &Digest) -> String {
         plural(d.reach.customers, "customer", "customers"),
         plural(d.reach.subscriptions, "subscription", "subscriptions"),
     );
-    let high = t.high + t.other;
     let _ = write!(
         s,
-        "; {high} high or unknown severity, {} open for more than 24 hours.",
-        t.overdue
+        "; {} high severity, {} open for more than 24 hours.",
+        t.high, t.overdue
     );
     s
 }
@@ -316,7 +328,7 @@ pub fn subject(prefix: &str, digest_date: &str, d: &Digest) -> String {
     format!(
         "{prefix} {digest_date}: {} ({} high, {} overdue) in {}",
         plural(t.alerts, "unresolved alert", "unresolved alerts"),
-        t.high + t.other,
+        t.high,
         t.overdue,
         plural(d.reach.customers, "customer", "customers"),
     )

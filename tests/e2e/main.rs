@@ -1,0 +1,8 @@
+//! End-to-end tests: the real binary, run on config and alert files in a temporary folder.
+
+mod harness;
+
+mod config_errors;
+mod demo;
+mod outputs;
+mod source_errors;
