@@ -21,10 +21,12 @@ pub struct Reports {
     pub summary_csv: Vec<u8>,
 }
 
+/// Gmail clips messages whose HTML passes ~102 KB; the digest's HTML stays under this.
+pub const HTML_BUDGET: usize = 90_000;
+
 /// Renders every report of `digest`.
 pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
-    let view = View::build(digest, ctx);
-    let html = html::render(&view)?;
+    let (view, html) = fit_html(digest, ctx)?;
     let text = text::render(&view)?;
     let date = view.digest_date.as_str();
     let mut alerts_csv = Vec::new();
@@ -38,4 +40,20 @@ pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
         alerts_csv,
         summary_csv,
     })
+}
+
+/// Lists as many alerts as fit the HTML budget, up to [`view::MAX_LISTED_ALERTS`]. Rows vary in
+/// size (titles, group headers), so it measures rather than guesses: each try scales the count
+/// by how far over budget the last one was.
+fn fit_html(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<(View, String)> {
+    let mut listed = view::MAX_LISTED_ALERTS;
+    loop {
+        let view = View::build(digest, ctx, listed);
+        let html = html::render(&view)?;
+        if html.len() <= HTML_BUDGET || listed == 0 {
+            return Ok((view, html));
+        }
+        let scaled = listed * HTML_BUDGET / html.len();
+        listed = scaled.min(listed - 1).saturating_sub(2);
+    }
 }

@@ -16,8 +16,8 @@ use crate::source::model::Severity;
 pub const PORTAL_URL: &str =
     "https://partner.microsoft.com/dashboard/commerce2/insights/security/alerts";
 
-/// At most this many alerts are listed in the email; the CSV carries all of them. Keeps the
-/// HTML part under Gmail's ~100 KB clipping limit whatever the volume.
+/// At most this many alerts are listed in the email; the CSV carries all of them. The HTML
+/// size budget in [`super::render`] may list fewer.
 pub const MAX_LISTED_ALERTS: usize = 100;
 /// At most this many alert types in the email's type table.
 pub const MAX_LISTED_TYPES: usize = 25;
@@ -115,7 +115,8 @@ pub struct AlertRow {
 }
 
 impl View {
-    pub fn build(digest: &Digest, ctx: &Context<'_>) -> Self {
+    /// Builds the view listing at most `max_listed` alerts in the drill-down.
+    pub fn build(digest: &Digest, ctx: &Context<'_>, max_listed: usize) -> Self {
         let tz = ctx.timezone;
         let totals = digest.totals;
         let types: Vec<TypeRow> = digest
@@ -132,7 +133,7 @@ impl View {
             })
             .collect();
 
-        let mut budget = MAX_LISTED_ALERTS;
+        let mut budget = max_listed;
         let mut groups = Vec::new();
         for p in &digest.partners {
             let mut customers = Vec::new();
@@ -188,7 +189,7 @@ impl View {
                 });
             }
         }
-        let listed = MAX_LISTED_ALERTS.min(digest.alerts.len());
+        let listed = max_listed.min(digest.alerts.len());
 
         let digest_date = ctx.digest_date.format("%Y-%m-%d").to_string();
         Self {

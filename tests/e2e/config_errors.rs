@@ -6,11 +6,21 @@ fn assert_config_error(config: &str, expected: &[&str]) {
     let job = Job::new(config, &quirks_page());
     let output = job.run(&[]);
     let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "exit code 2 for a config error: {log}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "exit code 2 for a config error: {log}"
+    );
     for needle in expected {
-        assert!(log.contains(needle), "error should mention {needle:?}: {log}");
+        assert!(
+            log.contains(needle),
+            "error should mention {needle:?}: {log}"
+        );
     }
-    assert!(!log.contains("stack backtrace"), "no backtrace for a config error: {log}");
+    assert!(
+        !log.contains("stack backtrace"),
+        "no backtrace for a config error: {log}"
+    );
     assert!(!job.path().join("out").exists(), "nothing written: {log}");
 }
 
@@ -85,12 +95,21 @@ fn a_bad_as_of_exits_2_and_shows_the_accepted_forms() {
     let job = Job::new(BASE_CONFIG, &quirks_page());
     let config = job.config();
     let output = run_binary(
-        &["run", "--config", config.to_str().unwrap(), "--as-of", "yesterday"],
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--as-of",
+            "yesterday",
+        ],
         &[],
     );
     assert_eq!(output.status.code(), Some(2));
     let log = stderr(&output);
-    assert!(log.contains("yesterday") && log.contains("RFC 3339"), "{log}");
+    assert!(
+        log.contains("yesterday") && log.contains("RFC 3339"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -111,11 +130,22 @@ fn relative_paths_resolve_against_the_config_folder() {
     let elsewhere = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_csp-alert-digest"))
         .current_dir(elsewhere.path())
-        .args(["run", "--config", job.config().to_str().unwrap(), "--as-of", AS_OF])
+        .args([
+            "run",
+            "--config",
+            job.config().to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ])
         .env_remove("CSP_DIGEST_CONFIG")
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(job.day("2026-11-29").join("alerts.csv").is_file());
-    assert!(std::fs::read_dir(elsewhere.path()).unwrap().next().is_none());
+    assert!(
+        std::fs::read_dir(elsewhere.path())
+            .unwrap()
+            .next()
+            .is_none()
+    );
 }

@@ -19,30 +19,53 @@ fn the_demo_config_writes_every_report_and_message() {
     copy_demo(dir.path());
     let config = dir.path().join("demo.toml");
     let output = run_binary(
-        &["run", "--config", config.to_str().unwrap(), "--as-of", AS_OF],
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ],
         &[],
     );
     let log = stderr(&output);
     assert!(output.status.success(), "demo run failed: {log}");
     assert!(log.contains("run finished"), "one summary line: {log}");
     assert_eq!(log.matches("run finished").count(), 1);
-    assert!(log.contains("record set aside"), "the sample's bad record is reported: {log}");
+    assert!(
+        log.contains("record set aside"),
+        "the sample's bad record is reported: {log}"
+    );
 
     let day = dir.path().join("out/2026-11-29");
     let html = std::fs::read_to_string(day.join("digest.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.trim_end().ends_with("</html>"));
-    assert!(!html.contains("<script"), "no script from the sample's hostile strings");
+    assert!(
+        !html.contains("<script"),
+        "no script from the sample's hostile strings"
+    );
     let text = std::fs::read_to_string(day.join("digest.txt")).unwrap();
     assert!(text.contains("unresolved alerts across"), "{text}");
 
     let (header, alerts) = read_csv(&day.join("alerts.csv"));
     assert_eq!(header[..2], ["digest_date", "alert_id"]);
-    assert!(alerts.len() > 100, "the sample has a few hundred alerts, got {}", alerts.len());
+    assert!(
+        alerts.len() > 100,
+        "the sample has a few hundred alerts, got {}",
+        alerts.len()
+    );
     let (_, summary) = read_csv(&day.join("summary.csv"));
     let alerts_col = header_index(&day.join("summary.csv"), "alerts");
-    let summed: usize = summary.iter().map(|r| r[alerts_col].parse::<usize>().unwrap()).sum();
-    assert_eq!(summed, alerts.len(), "summary.csv accounts for every alert row");
+    let summed: usize = summary
+        .iter()
+        .map(|r| r[alerts_col].parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(
+        summed,
+        alerts.len(),
+        "summary.csv accounts for every alert row"
+    );
 
     let mail: Vec<_> = std::fs::read_dir(day.join("mail"))
         .unwrap()
@@ -54,11 +77,27 @@ fn the_demo_config_writes_every_report_and_message() {
         let message = MessageParser::default().parse(&bytes).expect(".eml parses");
         let subject = message.subject().unwrap();
         assert!(subject.contains("2026-11-29"), "{subject}");
-        assert!(subject.contains(&format!("{} unresolved alerts", alerts.len())), "{subject}");
-        assert!(message.message_id().unwrap().starts_with("digest.2026-11-29."));
-        assert!(message.body_text(0).unwrap().contains("unresolved alerts across"));
+        assert!(
+            subject.contains(&format!("{} unresolved alerts", alerts.len())),
+            "{subject}"
+        );
+        assert!(
+            message
+                .message_id()
+                .unwrap()
+                .starts_with("digest.2026-11-29.")
+        );
+        assert!(
+            message
+                .body_text(0)
+                .unwrap()
+                .contains("unresolved alerts across")
+        );
         assert!(message.body_html(0).unwrap().contains("<html"));
-        let names: Vec<_> = message.attachments().filter_map(|a| a.attachment_name()).collect();
+        let names: Vec<_> = message
+            .attachments()
+            .filter_map(|a| a.attachment_name())
+            .collect();
         assert_eq!(names, ["alerts.csv", "summary.csv"]);
     }
 }

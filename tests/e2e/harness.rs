@@ -95,7 +95,9 @@ pub fn quirks_page() -> String {
 /// Reads a CSV report: strips the BOM, checks every row has the header's width.
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let bytes = std::fs::read(path).expect("read csv");
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").expect("CSV starts with a UTF-8 BOM");
+    let body = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("CSV starts with a UTF-8 BOM");
     let mut reader = csv::ReaderBuilder::new().from_reader(body);
     let header: Vec<String> = reader
         .headers()

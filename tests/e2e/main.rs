@@ -4,5 +4,7 @@ mod harness;
 
 mod config_errors;
 mod demo;
+mod hostile;
+mod limits;
 mod outputs;
 mod source_errors;

@@ -41,7 +41,11 @@ fn the_same_input_and_clock_give_byte_identical_files() {
         "mail/secops@partner.example.eml",
         "mail/duty@partner.example.eml",
     ] {
-        assert_eq!(read(&a, file), read(&b, file), "{file} differs between runs");
+        assert_eq!(
+            read(&a, file),
+            read(&b, file),
+            "{file} differs between runs"
+        );
     }
 }
 
@@ -52,7 +56,10 @@ fn each_recipient_gets_a_message_with_its_own_stable_message_id() {
     let id = |name: &str| {
         let bytes = read(&job, &format!("mail/{name}.eml"));
         let message = MessageParser::default().parse(bytes.as_bytes()).unwrap();
-        assert_eq!(message.to().unwrap().first().unwrap().address().unwrap(), name);
+        assert_eq!(
+            message.to().unwrap().first().unwrap().address().unwrap(),
+            name
+        );
         message.message_id().unwrap().to_owned()
     };
     let secops = id("secops@partner.example");
@@ -94,7 +101,13 @@ fn a_dry_run_still_writes_every_file() {
     let job = Job::new(BASE_CONFIG, &quirks_page());
     let log = run_ok(&job, &["--dry-run"]);
     assert!(log.contains("dry_run=true"), "{log}");
-    for file in ["digest.html", "digest.txt", "alerts.csv", "summary.csv", "mail/duty@partner.example.eml"] {
+    for file in [
+        "digest.html",
+        "digest.txt",
+        "alerts.csv",
+        "summary.csv",
+        "mail/duty@partner.example.eml",
+    ] {
         assert!(job.day("2026-11-29").join(file).is_file(), "{file}");
     }
 }
@@ -103,10 +116,16 @@ fn a_dry_run_still_writes_every_file() {
 fn the_digest_date_and_window_follow_the_configured_zone() {
     // 2026-11-29T07:00Z is already 20:00 on the 29th in Kiritimati (UTC+14) but still the 28th
     // in UTC−12.
-    let job = Job::new(&BASE_CONFIG.replace("Europe/Stockholm", "Etc/GMT+12"), &quirks_page());
+    let job = Job::new(
+        &BASE_CONFIG.replace("Europe/Stockholm", "Etc/GMT+12"),
+        &quirks_page(),
+    );
     run_ok(&job, &[]);
     assert!(job.day("2026-11-28").join("digest.html").is_file());
-    let job = Job::new(&BASE_CONFIG.replace("Europe/Stockholm", "Pacific/Kiritimati"), &quirks_page());
+    let job = Job::new(
+        &BASE_CONFIG.replace("Europe/Stockholm", "Pacific/Kiritimati"),
+        &quirks_page(),
+    );
     let output = job.run_at("2026-11-29T10:30:00Z", &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(job.day("2026-11-30").join("digest.html").is_file());

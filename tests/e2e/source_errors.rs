@@ -11,7 +11,10 @@ fn a_malformed_alerts_file_exits_2_naming_the_file_line_and_byte_offset() {
     assert!(log.contains("alerts.json"), "{log}");
     assert!(log.contains("line 2"), "{log}");
     assert!(log.contains("byte offset 25"), "{log}");
-    assert!(!job.path().join("out").exists(), "no digest from a partial alert set");
+    assert!(
+        !job.path().join("out").exists(),
+        "no digest from a partial alert set"
+    );
 }
 
 #[test]
@@ -24,7 +27,10 @@ fn a_missing_alerts_file_exits_2_naming_it() {
 
 #[test]
 fn a_folder_of_exported_pages_is_read_as_one_collection() {
-    let job = Job::new(&BASE_CONFIG.replace("path = \"alerts.json\"", "path = \"pages\""), "");
+    let job = Job::new(
+        &BASE_CONFIG.replace("path = \"alerts.json\"", "path = \"pages\""),
+        "",
+    );
     let pages = job.path().join("pages");
     std::fs::create_dir(&pages).unwrap();
     let alert = |id: &str| {
@@ -34,10 +40,21 @@ fn a_folder_of_exported_pages_is_read_as_one_collection() {
         )
     };
     // the same alert on two pages, ids differing in case, counts once
-    std::fs::write(pages.join("page-1.json"), format!("{{\"value\":[{}]}}", alert("AA"))).unwrap();
-    std::fs::write(pages.join("page-2.json"), format!("[{},{}]", alert("aa"), alert("bb"))).unwrap();
+    std::fs::write(
+        pages.join("page-1.json"),
+        format!("{{\"value\":[{}]}}", alert("AA")),
+    )
+    .unwrap();
+    std::fs::write(
+        pages.join("page-2.json"),
+        format!("[{},{}]", alert("aa"), alert("bb")),
+    )
+    .unwrap();
     let output = job.run(&[]);
     let log = stderr(&output);
     assert!(output.status.success(), "{log}");
-    assert!(log.contains("pages=2") && log.contains("duplicates=1") && log.contains("in_window=2"), "{log}");
+    assert!(
+        log.contains("pages=2") && log.contains("duplicates=1") && log.contains("in_window=2"),
+        "{log}"
+    );
 }

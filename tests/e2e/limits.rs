@@ -1,0 +1,61 @@
+//! The email stays under Gmail's ~100 KB clipping limit however many alerts there are; the CSV
+//! carries the rest.
+
+use crate::harness::{BASE_CONFIG, Job, read_csv, stderr};
+
+fn many_alerts(n: usize) -> String {
+    let alerts: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"id":"{i:08x}-0000-4000-8000-000000000000","displayName":"Action Required: Subscription Usage Anomaly Detected on a rather long title {i}",
+                "alertType":"type{t}","status":"active","severity":"{sev}","customerTenantId":"{c:08x}-1111-4222-8333-944455566677",
+                "subscriptionId":"{s:08x}-2222-4333-8444-955566677788","valueAddedResellerTenantId":{r},
+                "detectedDateTime":"2026-11-{d:02}T{h:02}:00:00Z",
+                "affectedResources":[{{"resourceId":"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-{i}","resourceType":"AzureResource"}}]}}"#,
+                t = i % 40,
+                sev = ["high", "medium", "low", "informational"][i % 4],
+                c = i % 3000,
+                s = i % 4500,
+                r = if i % 3 == 0 { "null".to_owned() } else { format!("\"{:08x}-3333-4444-8555-666677778888\"", i % 200) },
+                d = 1 + i % 28,
+                h = i % 24,
+            )
+        })
+        .collect();
+    format!("{{\"value\":[{}]}}", alerts.join(","))
+}
+
+#[test]
+fn the_html_stays_under_100_kb_with_five_thousand_alerts() {
+    let job = Job::new(BASE_CONFIG, &many_alerts(5000));
+    let output = job.run(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let day = job.day("2026-11-29");
+    let html = std::fs::read_to_string(day.join("digest.html")).unwrap();
+    assert!(html.len() < 100_000, "digest.html is {} bytes", html.len());
+    let (listed, more) = listed_and_more(&html);
+    assert_eq!(listed + more, 5000);
+    assert!(
+        listed >= 50,
+        "the email still lists the {listed} most urgent alerts"
+    );
+    assert!(html.contains("15 more alert types are in summary.csv"));
+    let text = std::fs::read_to_string(day.join("digest.txt")).unwrap();
+    assert_eq!(
+        listed_and_more(&text),
+        (listed, more),
+        "text and HTML list the same alerts"
+    );
+    let (_, rows) = read_csv(&day.join("alerts.csv"));
+    assert_eq!(rows.len(), 5000, "the CSV carries every alert");
+}
+
+/// Reads "The N most urgent alerts are listed above; M more are in the attached alerts.csv."
+fn listed_and_more(report: &str) -> (usize, usize) {
+    let sentence = report
+        .split("The ")
+        .find_map(|s| s.split_once(" most urgent alerts are listed above; "))
+        .expect("the cap sentence");
+    let more = sentence.1.split(' ').next().unwrap();
+    (sentence.0.parse().unwrap(), more.parse().unwrap())
+}
