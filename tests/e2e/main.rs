@@ -1,4 +1,5 @@
 //! End-to-end tests: the real binary, run on config and alert files in a temporary folder.
+#![allow(clippy::unwrap_used, reason = "a test that meets an unexpected error should fail on the spot")]
 
 mod harness;
 
