@@ -38,7 +38,7 @@ fn alert(i: usize, s: &str) -> String {
     )
 }
 
-fn hostile_page() -> String {
+pub fn hostile_page() -> String {
     let alerts: Vec<String> = HOSTILE
         .iter()
         .enumerate()

