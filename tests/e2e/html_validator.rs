@@ -11,8 +11,7 @@ use std::process::Command;
 
 use crate::harness::{BASE_CONFIG, Job, quirks_page, stderr};
 
-const OBSOLETE_FOR_EMAIL: &str =
-    r".*The “(width|align|valign|cellpadding|cellspacing|border)” attribute on the “(table|td|th)” element is obsolete\. Use CSS instead\.";
+const OBSOLETE_FOR_EMAIL: &str = r".*The “(width|align|valign|cellpadding|cellspacing|border)” attribute on the “(table|td|th)” element is obsolete\. Use CSS instead\.";
 
 fn vnu_jar() -> Option<PathBuf> {
     match std::env::var_os("CSP_DIGEST_VNU_JAR") {
@@ -32,7 +31,13 @@ fn validate(jar: &Path, files: &[PathBuf]) {
     let output = Command::new("java")
         .arg("-jar")
         .arg(jar)
-        .args(["--errors-only", "--format", "gnu", "--filterpattern", OBSOLETE_FOR_EMAIL])
+        .args([
+            "--errors-only",
+            "--format",
+            "gnu",
+            "--filterpattern",
+            OBSOLETE_FOR_EMAIL,
+        ])
         .args(files)
         .output()
         .expect("run java -jar vnu.jar");
@@ -41,7 +46,10 @@ fn validate(jar: &Path, files: &[PathBuf]) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success() && report.trim().is_empty(), "vnu: {report}");
+    assert!(
+        output.status.success() && report.trim().is_empty(),
+        "vnu: {report}"
+    );
 }
 
 #[test]
@@ -66,7 +74,11 @@ fn the_validator_catches_broken_html() {
     let Some(jar) = vnu_jar() else { return };
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.html");
-    std::fs::write(&broken, "<!DOCTYPE html><html lang=en><title>x</title><p><div></span>").unwrap();
+    std::fs::write(
+        &broken,
+        "<!DOCTYPE html><html lang=en><title>x</title><p><div></span>",
+    )
+    .unwrap();
     let output = Command::new("java")
         .arg("-jar")
         .arg(&jar)

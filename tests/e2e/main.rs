@@ -1,5 +1,8 @@
 //! End-to-end tests: the real binary, run on config and alert files in a temporary folder.
-#![allow(clippy::unwrap_used, reason = "a test that meets an unexpected error should fail on the spot")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that meets an unexpected error should fail on the spot"
+)]
 
 mod harness;
 
