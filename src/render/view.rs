@@ -133,15 +133,15 @@ impl View {
             })
             .collect();
 
-        let mut budget = max_listed;
+        // The listed alerts are the most urgent ones: the first `max_listed` in digest order,
+        // shown in their groups.
         let mut groups = Vec::new();
         for p in &digest.partners {
             let mut customers = Vec::new();
             for c in &p.customers {
                 let mut subscriptions = Vec::new();
                 for s in &c.subscriptions {
-                    let take = s.alerts.len().min(budget);
-                    budget -= take;
+                    let take = s.alerts.partition_point(|&i| i < max_listed);
                     if take == 0 {
                         continue;
                     }
@@ -373,6 +373,83 @@ fn notes(d: &Digest, set_aside: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::digest::{self, Rules};
+    use crate::source::model::parse_alert;
+
+    fn digest_of(alerts: &[(&str, &str, &str)]) -> Digest {
+        let alerts = alerts
+            .iter()
+            .map(|(id, customer, severity)| {
+                parse_alert(&format!(
+                    r#"{{"id":"{id}","status":"active","severity":"{severity}","customerTenantId":"{customer}",
+                        "subscriptionId":"s","detectedDateTime":"2026-11-28T00:00:00Z"}}"#
+                ))
+                .unwrap()
+            })
+            .collect();
+        let as_of = chrono::DateTime::parse_from_rfc3339("2026-11-29T07:00:00Z").unwrap();
+        digest::build(
+            alerts,
+            as_of.into(),
+            Rules {
+                window_days: 60,
+                include_test_alerts: false,
+            },
+        )
+    }
+
+    fn ctx() -> Context<'static> {
+        Context {
+            digest_date: NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+            timezone: chrono_tz::UTC,
+            language: Language::English,
+            subject_prefix: "Alerts",
+            set_aside: 0,
+        }
+    }
+
+    #[test]
+    fn the_listed_alerts_are_the_most_urgent_ones_in_their_groups() {
+        // customer a has the most urgent alert and a minor one; customer b the second most urgent
+        let digest = digest_of(&[
+            ("a-high", "a", "high"),
+            ("a-low", "a", "low"),
+            ("b-med", "b", "medium"),
+        ]);
+        let view = View::build(&digest, &ctx(), 2);
+        let listed: Vec<(&str, Vec<&str>)> = view.groups[0]
+            .customers
+            .iter()
+            .map(|c| {
+                let ids = c
+                    .subscriptions
+                    .iter()
+                    .flat_map(|s| s.alerts.iter().map(|a| a.id.as_str()));
+                (c.id.as_str(), ids.collect())
+            })
+            .collect();
+        assert_eq!(listed, [("a", vec!["a-high"]), ("b", vec!["b-med"])]);
+        assert_eq!((view.listed, view.not_listed), (2, 1));
+        assert_eq!(
+            view.groups[0].customers[0].count, "2 alerts",
+            "group counts stay whole"
+        );
+    }
+
+    #[test]
+    fn the_subject_carries_the_date_and_counts_only() {
+        let digest = digest_of(&[("x", "<script>", "high")]);
+        assert_eq!(
+            subject("Alerts", "2026-11-29", &digest),
+            "Alerts 2026-11-29: 1 unresolved alert (1 high, 1 overdue) in 1 customer"
+        );
+        let empty = digest_of(&[]);
+        assert_eq!(
+            subject("Alerts", "2026-11-29", &empty),
+            "Alerts 2026-11-29: no unresolved alerts"
+        );
+    }
 
     #[test]
     fn ages_read_in_minutes_hours_or_days() {
