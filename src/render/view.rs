@@ -388,7 +388,7 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        let as_of = chrono::DateTime::parse_from_rfc3339("2026-11-29T07:00:00Z").unwrap();
+        let as_of = DateTime::parse_from_rfc3339("2026-11-29T07:00:00Z").unwrap();
         digest::build(
             alerts,
             as_of.into(),
