@@ -1,21 +1,27 @@
 //! The binary: parse arguments, set up logging, run, and map the outcome to an exit code.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 
 use clap::Parser;
 use csp_alert_digest::cli::{Cli, Command, LogFormat};
+use csp_alert_digest::exit::Exit;
 use csp_alert_digest::{logging, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
-    let outcome = match &cli.command {
+    // A panic is a bug: the hook has printed it; the documented exit code for it is 1.
+    let outcome = catch_unwind(AssertUnwindSafe(|| match &cli.command {
         Command::Run(args) => run::run(&run::Request {
             config: &args.config,
             as_of: args.as_of.as_deref(),
             dry_run: args.dry_run,
             now: chrono::Utc::now(),
         }),
+    }));
+    let Ok(outcome) = outcome else {
+        return ExitCode::from(Exit::Internal.code());
     };
     match outcome {
         Ok(summary) => {
