@@ -27,6 +27,9 @@ pub struct Summary {
     pub digest_date: String,
     pub as_of: DateTime<Utc>,
     pub pages: usize,
+    pub retries: u64,
+    pub bytes: u64,
+    pub collect_ms: u64,
     pub set_aside: usize,
     pub selection: digest::Selection,
     pub partners: usize,
@@ -39,7 +42,7 @@ pub struct Summary {
 }
 
 /// Runs the whole job once.
-pub fn run(request: &Request<'_>) -> Result<Summary, Failure> {
+pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
     let config = config::load(request.config).or_exit(Exit::Config)?;
     let tz = config.digest.timezone;
     let as_of = as_of::resolve(request.as_of, tz, request.now)
@@ -49,8 +52,14 @@ pub fn run(request: &Request<'_>) -> Result<Summary, Failure> {
     let date = digest_date.format("%Y-%m-%d").to_string();
     info!(digest_date = %date, %as_of, dry_run = request.dry_run, "run started");
 
-    // A file source that cannot be read will not read better on a retry: exit 2.
-    let collected = source::collect(&config.source).or_exit(Exit::Config)?;
+    let collected = source::collect(&config.source).await.map_err(|e| Failure {
+        exit: if e.is_permanent() {
+            Exit::Config
+        } else {
+            Exit::Transient
+        },
+        error: e.into(),
+    })?;
     for aside in &collected.set_aside {
         warn!(
             page = %aside.page,
@@ -92,6 +101,9 @@ pub fn run(request: &Request<'_>) -> Result<Summary, Failure> {
         digest_date: date,
         as_of,
         pages: collected.pages,
+        retries: collected.retries,
+        bytes: collected.bytes,
+        collect_ms: u64::try_from(collected.elapsed.as_millis()).unwrap_or(u64::MAX),
         set_aside,
         selection: digest.selection,
         partners: digest.reach.partners,
@@ -125,6 +137,9 @@ impl Summary {
         info!(
             digest_date = %self.digest_date,
             pages = self.pages,
+            retries = self.retries,
+            bytes = self.bytes,
+            collect_ms = self.collect_ms,
             read = s.read,
             set_aside = self.set_aside,
             duplicates = s.duplicates,

@@ -4,11 +4,18 @@
 mod raw;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
 
 use crate::digest::Rules;
+pub use crate::source::graph::Credential;
+
+/// The environment variable holding the Graph client secret.
+pub const CLIENT_SECRET_ENV: &str = "CSP_DIGEST_CLIENT_SECRET";
+/// Set by Azure workload identity on Kubernetes: the file holding the federated token.
+pub const FEDERATED_TOKEN_ENV: &str = "AZURE_FEDERATED_TOKEN_FILE";
 
 /// A validated configuration. Paths are absolute or relative to the working directory, already
 /// resolved against the folder of the config file.
@@ -65,10 +72,37 @@ impl Language {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SourceConfig {
     /// A page, a bare array, or a folder of exported pages.
     File { path: PathBuf },
+    /// Microsoft Graph with an app-only token.
+    Graph(Box<GraphConfig>),
+}
+
+/// `[source] kind = "graph"`.
+#[derive(Debug, Clone)]
+pub struct GraphConfig {
+    /// The partner tenant (GUID or domain).
+    pub tenant_id: String,
+    pub client_id: String,
+    pub credential: Credential,
+    /// `https://graph.microsoft.com` by default; `http` only for loopback hosts.
+    pub graph_url: reqwest::Url,
+    /// `https://login.microsoftonline.com` by default; `http` only for loopback hosts.
+    pub login_url: reqwest::Url,
+    /// Ask the service to leave resolved alerts out (`$filter`); the job filters anyway.
+    pub server_filter: bool,
+    /// One HTTP request, from connecting to the end of the body.
+    pub request_timeout: Duration,
+    /// The whole collection, retries and waits included.
+    pub deadline: Duration,
+    pub max_pages: usize,
+    pub max_page_bytes: usize,
+    /// Attempts in all for a throttled request (429, 503, 504).
+    pub max_attempts: u32,
+    /// The longest `Retry-After` honoured; a longer one fails the run at once.
+    pub max_retry_after: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -105,20 +139,25 @@ pub enum ConfigError {
     },
 }
 
-/// Loads and validates the config file.
+/// Loads and validates the config file; secrets may come from the environment.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    from_toml(&text, path)
+    from_toml(&text, path, &|name| std::env::var(name).ok())
 }
 
-/// Parses and validates config text as if it had been read from `path`.
-pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+/// Parses and validates config text as if it had been read from `path`, with `env` standing
+/// in for the process environment.
+pub fn from_toml(
+    text: &str,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
     let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
         message: e.to_string().trim_end().to_owned(),
     })?;
-    raw.validate(path)
+    raw.validate(path, env)
 }

@@ -2,12 +2,20 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
 use serde::Deserialize;
 
-use super::{Config, ConfigError, DigestConfig, Language, MailConfig, SourceConfig, Transport};
+use secrecy::SecretString;
+
+use super::{
+    CLIENT_SECRET_ENV, Config, ConfigError, Credential, DigestConfig, FEDERATED_TOKEN_ENV,
+    GraphConfig, Language, MailConfig, SourceConfig, Transport,
+};
+use crate::source::graph::defaults;
+use crate::source::graph::retry::RetryPolicy;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +56,36 @@ impl Default for RawDigest {
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
 enum RawSource {
     File { path: PathBuf },
+    Graph(Box<RawGraph>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGraph {
+    tenant_id: String,
+    client_id: String,
+    #[serde(default)]
+    client_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    federated_token_file: Option<PathBuf>,
+    #[serde(default)]
+    graph_url: Option<String>,
+    #[serde(default)]
+    login_url: Option<String>,
+    #[serde(default)]
+    server_filter: bool,
+    #[serde(default)]
+    request_timeout_secs: Option<u64>,
+    #[serde(default)]
+    deadline_secs: Option<u64>,
+    #[serde(default)]
+    max_pages: Option<usize>,
+    #[serde(default)]
+    max_page_bytes: Option<usize>,
+    #[serde(default)]
+    max_attempts: Option<u32>,
+    #[serde(default)]
+    max_retry_after_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,10 +116,11 @@ fn default_subject() -> String {
 /// The longest window the digest accepts; Microsoft keeps alerts for a limited time anyway.
 const MAX_WINDOW_DAYS: u32 = 366;
 
-/// Where validation errors point and relative paths start.
+/// Where validation errors point, relative paths start, and secrets may come from.
 struct Origin<'a> {
     path: &'a Path,
     base: &'a Path,
+    env: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Origin<'_> {
@@ -106,10 +145,15 @@ impl Origin<'_> {
 }
 
 impl RawConfig {
-    pub(super) fn validate(self, path: &Path) -> Result<Config, ConfigError> {
+    pub(super) fn validate(
+        self,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let origin = Origin {
             path,
             base: path.parent().unwrap_or_else(|| Path::new(".")),
+            env,
         };
         Ok(Config {
             path: path.to_path_buf(),
@@ -168,8 +212,192 @@ impl RawSource {
             Self::File { path } => Ok(SourceConfig::File {
                 path: origin.resolve("source.path", path)?,
             }),
+            Self::Graph(graph) => graph
+                .validate(origin)
+                .map(|g| SourceConfig::Graph(Box::new(g))),
         }
     }
+}
+
+impl RawGraph {
+    fn validate(self, origin: &Origin<'_>) -> Result<GraphConfig, ConfigError> {
+        let id_chars = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        };
+        if !id_chars(&self.tenant_id) {
+            return Err(origin.invalid(
+                "source.tenant_id",
+                "must be the partner tenant's id (a GUID) or primary domain",
+            ));
+        }
+        if !id_chars(&self.client_id) {
+            return Err(origin.invalid(
+                "source.client_id",
+                "must be the app registration's client id",
+            ));
+        }
+        let credential = self.credential(origin)?;
+        let graph_url = endpoint(
+            origin,
+            "source.graph_url",
+            self.graph_url,
+            defaults::GRAPH_URL,
+        )?;
+        let login_url = endpoint(
+            origin,
+            "source.login_url",
+            self.login_url,
+            defaults::LOGIN_URL,
+        )?;
+        let positive = |key: &'static str, value: Option<u64>, default: Duration| match value {
+            Some(0) => Err(origin.invalid(key, "must be greater than 0")),
+            Some(secs) => Ok(Duration::from_secs(secs)),
+            None => Ok(default),
+        };
+        let count = |key: &'static str, value: Option<usize>, default: usize| match value {
+            Some(0) => Err(origin.invalid(key, "must be greater than 0")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        Ok(GraphConfig {
+            tenant_id: self.tenant_id,
+            client_id: self.client_id,
+            credential,
+            graph_url,
+            login_url,
+            server_filter: self.server_filter,
+            request_timeout: positive(
+                "source.request_timeout_secs",
+                self.request_timeout_secs,
+                defaults::REQUEST_TIMEOUT,
+            )?,
+            deadline: positive(
+                "source.deadline_secs",
+                self.deadline_secs,
+                defaults::DEADLINE,
+            )?,
+            max_pages: count("source.max_pages", self.max_pages, defaults::MAX_PAGES)?,
+            max_page_bytes: count(
+                "source.max_page_bytes",
+                self.max_page_bytes,
+                defaults::MAX_PAGE_BYTES,
+            )?,
+            max_attempts: match self.max_attempts {
+                Some(0) => return Err(origin.invalid("source.max_attempts", "must be at least 1")),
+                Some(n) => n,
+                None => RetryPolicy::default().throttled_attempts,
+            },
+            max_retry_after: positive(
+                "source.max_retry_after_secs",
+                self.max_retry_after_secs,
+                defaults::MAX_RETRY_AFTER,
+            )?,
+        })
+    }
+
+    /// The config's own keys win over the environment; a secret beats a federated token.
+    fn credential(&self, origin: &Origin<'_>) -> Result<Credential, ConfigError> {
+        match (&self.client_secret_file, &self.federated_token_file) {
+            (Some(_), Some(_)) => Err(origin.invalid(
+                "source.client_secret_file",
+                "set either client_secret_file or federated_token_file, not both",
+            )),
+            (Some(file), None) => {
+                let path = origin.resolve("source.client_secret_file", file.clone())?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    origin.invalid(
+                        "source.client_secret_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                let secret = text.trim_end_matches(['\r', '\n']);
+                if secret.trim().is_empty() {
+                    return Err(origin.invalid(
+                        "source.client_secret_file",
+                        format!("{} is empty", path.display()),
+                    ));
+                }
+                Ok(Credential::Secret(SecretString::from(secret.to_owned())))
+            }
+            (None, Some(file)) => federated(origin, "source.federated_token_file", file.clone()),
+            (None, None) => {
+                if let Some(secret) =
+                    (origin.env)(CLIENT_SECRET_ENV).filter(|s| !s.trim().is_empty())
+                {
+                    return Ok(Credential::Secret(SecretString::from(secret)));
+                }
+                if let Some(file) =
+                    (origin.env)(FEDERATED_TOKEN_ENV).filter(|s| !s.trim().is_empty())
+                {
+                    return federated(origin, "source", PathBuf::from(file));
+                }
+                Err(origin.invalid(
+                    "source",
+                    format!(
+                        "no credential for Microsoft Graph: set client_secret_file or {CLIENT_SECRET_ENV}, or federated_token_file or {FEDERATED_TOKEN_ENV}"
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// A federated token file must exist at start-up; it is read again for every token request.
+fn federated(
+    origin: &Origin<'_>,
+    key: &'static str,
+    file: PathBuf,
+) -> Result<Credential, ConfigError> {
+    let path = origin.resolve(key, file)?;
+    if !path.is_file() {
+        return Err(origin.invalid(
+            key,
+            format!("the federated token file {} does not exist", path.display()),
+        ));
+    }
+    Ok(Credential::FederatedTokenFile(path))
+}
+
+/// A base URL: `https`, or `http` to a loopback host only (test servers); no path, query or
+/// credentials.
+fn endpoint(
+    origin: &Origin<'_>,
+    key: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<reqwest::Url, ConfigError> {
+    let raw = value.unwrap_or_else(|| default.to_owned());
+    let url = reqwest::Url::parse(raw.trim())
+        .map_err(|e| origin.invalid(key, format!("{raw:?} is not a URL ({e})")))?;
+    let host = url.host_str().unwrap_or("");
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(origin.invalid(
+                key,
+                format!("{raw:?} must use https (http only for loopback hosts)"),
+            ));
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(origin.invalid(key, "must not carry user credentials"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(origin.invalid(
+            key,
+            format!("{raw:?} must be a bare origin such as {default:?}"),
+        ));
+    }
+    Ok(url)
 }
 
 /// Longer subjects get cut by mail clients anyway; the date and counts follow the prefix.

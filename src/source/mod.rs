@@ -2,6 +2,7 @@
 //! be read fails the run, while single bad records are set aside and counted.
 
 pub mod file;
+pub mod graph;
 pub mod model;
 pub mod page;
 
@@ -16,6 +17,11 @@ pub struct Collected {
     pub alerts: Vec<Alert>,
     pub set_aside: Vec<SetAside>,
     pub pages: usize,
+    /// Requests tried again (network sources).
+    pub retries: u64,
+    /// Response bytes read (network sources).
+    pub bytes: u64,
+    pub elapsed: std::time::Duration,
 }
 
 impl Collected {
@@ -26,9 +32,32 @@ impl Collected {
     }
 }
 
+/// Why collection failed, and whether retrying later can help.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A file source that cannot be read will not read better on a retry.
+    #[error(transparent)]
+    File(anyhow::Error),
+    #[error(transparent)]
+    Graph(#[from] graph::GraphError),
+}
+
+impl SourceError {
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::File(_) => true,
+            Self::Graph(e) => e.is_permanent(),
+        }
+    }
+}
+
 /// Reads all alerts from the configured source.
-pub fn collect(source: &SourceConfig) -> anyhow::Result<Collected> {
+pub async fn collect(source: &SourceConfig) -> Result<Collected, SourceError> {
     match source {
-        SourceConfig::File { path } => file::collect(path),
+        SourceConfig::File { path } => file::collect(path).map_err(SourceError::File),
+        SourceConfig::Graph(config) => {
+            let http = graph::Http::new(graph::http_settings(config))?;
+            Ok(graph::collect(config, &http).await?)
+        }
     }
 }

@@ -1,0 +1,165 @@
+//! Why collection from Microsoft's APIs failed, split the way callers branch: permanent
+//! failures (retrying will not help: exit 2) and transient ones (retry later: exit 3).
+
+use std::time::Duration;
+
+/// A failed collection. Messages name the URL's path (never a token or secret).
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// The token endpoint refused our credentials or request.
+    #[error("sign-in failed: {message}")]
+    Auth { message: String },
+    /// The service rejected the access token even after one refresh.
+    #[error("{path}: 401 Unauthorized even with a fresh token: {message}")]
+    Unauthorized { path: String, message: String },
+    /// The app lacks the permission (or admin consent).
+    #[error(
+        "{path}: 403 Forbidden: the app registration needs the Microsoft Graph application permission {permission} with admin consent in the partner tenant"
+    )]
+    Forbidden {
+        path: String,
+        permission: &'static str,
+    },
+    /// 400, 404 and other answers that a retry will not change.
+    #[error("{path}: {status} {message}")]
+    Rejected {
+        path: String,
+        status: u16,
+        message: String,
+    },
+    /// The service asked for a longer wait than we allow.
+    #[error(
+        "{path}: the service asked to wait {} s (Retry-After), more than max_retry_after_secs = {} s; try again later",
+        wait.as_secs(),
+        cap.as_secs()
+    )]
+    WaitTooLong {
+        path: String,
+        wait: Duration,
+        cap: Duration,
+    },
+    /// Transient failures that outlasted the retries.
+    #[error("{path}: gave up after {attempts} attempts: {last}")]
+    Exhausted {
+        path: String,
+        attempts: u32,
+        last: String,
+    },
+    /// A page we cannot use: not JSON, too large, a nextLink we refuse, a paging loop.
+    #[error("{0}")]
+    BadPage(String),
+    /// A page whose body exceeds the configured cap.
+    #[error("{path}: the response is larger than max_page_bytes = {limit} bytes")]
+    TooLarge { path: String, limit: usize },
+    /// The whole collection took longer than allowed.
+    #[error("collection did not finish within deadline_secs = {} s", .0.as_secs())]
+    Deadline(Duration),
+}
+
+impl GraphError {
+    /// Whether retrying later cannot help (wrong credentials, missing permission, a request
+    /// the service rejects, a limit the config sets).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Self::Auth { .. }
+                | Self::Unauthorized { .. }
+                | Self::Forbidden { .. }
+                | Self::Rejected { .. }
+                | Self::TooLarge { .. }
+        )
+    }
+}
+
+/// The parts of an Entra ID (AADSTS) error answer that help a person.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct TokenErrorBody {
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub error_description: Option<String>,
+    #[serde(default)]
+    pub error_codes: Option<Vec<u64>>,
+}
+
+/// Maps a token endpoint error to a message a person can act on.
+pub fn token_error_message(status: u16, body: &TokenErrorBody) -> String {
+    let codes = body.error_codes.clone().unwrap_or_default();
+    let description = body.error_description.as_deref().unwrap_or("");
+    let has = |code: u64| codes.contains(&code) || description.contains(&format!("AADSTS{code}:"));
+    let hint = if has(7_000_215) {
+        "the client secret is wrong: client_secret_file or CSP_DIGEST_CLIENT_SECRET must hold the secret's value (not its id)"
+    } else if has(7_000_222) {
+        "the client secret has expired: create a new one in the app registration and update client_secret_file or CSP_DIGEST_CLIENT_SECRET"
+    } else if has(700_016) {
+        "the application (client_id) is not known in this tenant: check tenant_id and client_id, and that the app is consented in the partner tenant"
+    } else if has(90_002) {
+        "the tenant was not found: check tenant_id"
+    } else if has(700_024) || has(700_211) || has(700_213) {
+        "the federated token was not accepted: check the federated credential (issuer, subject, audience) on the app registration"
+    } else {
+        match body.error.as_deref() {
+            Some("unauthorized_client") => {
+                "the application is not allowed to use client credentials in this tenant"
+            }
+            Some("invalid_scope") => "the scope was refused: check graph_url",
+            Some("invalid_client") => "the client credentials were refused",
+            _ => "the token endpoint refused the request",
+        }
+    };
+    let code = codes
+        .first()
+        .map(|c| format!(" (AADSTS{c})"))
+        .unwrap_or_default();
+    let error = body.error.as_deref().unwrap_or("error");
+    format!("{hint}{code}; the token endpoint answered {status} {error}")
+}
+
+/// The first line of a body, at most 200 characters: enough to recognise a proxy page or an
+/// error, never a whole response in a log.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(400)]);
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: &str) -> TokenErrorBody {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn aadsts_codes_get_hints_a_person_can_act_on() {
+        let wrong = body(
+            r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#,
+        );
+        let message = token_error_message(401, &wrong);
+        assert!(
+            message.contains("client secret is wrong") && message.contains("AADSTS7000215"),
+            "{message}"
+        );
+        let expired = body(r#"{"error":"invalid_client","error_codes":[7000222]}"#);
+        assert!(token_error_message(401, &expired).contains("expired"));
+        let unknown_app = body(
+            r#"{"error":"unauthorized_client","error_description":"AADSTS700016: Application with identifier 'x' was not found"}"#,
+        );
+        assert!(token_error_message(400, &unknown_app).contains("not known in this tenant"));
+        let scope = body(r#"{"error":"invalid_scope"}"#);
+        assert!(token_error_message(400, &scope).contains("scope"));
+    }
+
+    #[test]
+    fn excerpts_are_short_single_lines() {
+        let html = format!("<html>\r\n<body>Proxy login {}</body>", "x".repeat(10_000));
+        let e = excerpt(html.as_bytes());
+        assert!(e.len() <= 200 && !e.contains('\n'), "{e}");
+        assert!(e.starts_with("<html> <body>Proxy login"));
+    }
+}

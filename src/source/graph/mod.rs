@@ -1,0 +1,207 @@
+//! The Microsoft Graph source: `GET {graph_url}/beta/security/partner/securityAlerts` with an
+//! app-only token, following `@odata.nextLink` to the end. All or nothing: any page that fails
+//! for good fails the collection, so no digest is made from a partial alert set.
+
+pub mod error;
+pub mod http;
+pub mod paging;
+pub mod retry;
+pub mod token;
+
+use std::time::Instant;
+
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use tracing::{debug, info, warn};
+
+pub use error::GraphError;
+pub use http::{Http, HttpSettings};
+pub use token::{Credential, TokenSource};
+
+use super::Collected;
+use super::page::parse_page;
+use crate::config::GraphConfig;
+
+/// The permission the digest needs; it never asks for more.
+pub const READ_PERMISSION: &str = "PartnerSecurity.Read.All";
+
+/// The path of the alerts collection under `graph_url`.
+pub const ALERTS_PATH: &str = "/beta/security/partner/securityAlerts";
+
+/// Only alerts that may be unresolved: an unknown future status passes this filter, which is
+/// why it is `ne 'resolved'` and not a list of open statuses. The job filters again itself.
+pub const SERVER_FILTER: &str = "status ne 'resolved'";
+
+/// Collects every alert, or fails.
+pub async fn collect(config: &GraphConfig, http: &Http) -> Result<Collected, GraphError> {
+    let started = Instant::now();
+    let tokens = TokenSource::new(
+        config.login_url.as_str(),
+        &config.tenant_id,
+        &config.client_id,
+        config.graph_url.as_str(),
+        config.credential.clone(),
+    );
+    let work = collect_pages(config, http, &tokens);
+    let mut collected = tokio::time::timeout(config.deadline, work)
+        .await
+        .map_err(|_| GraphError::Deadline(config.deadline))??;
+    collected.retries = http.retries();
+    collected.bytes = http.bytes();
+    collected.elapsed = started.elapsed();
+    info!(
+        pages = collected.pages,
+        alerts = collected.alerts.len(),
+        retries = collected.retries,
+        bytes = collected.bytes,
+        elapsed_ms = u64::try_from(collected.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "collected from Microsoft Graph"
+    );
+    Ok(collected)
+}
+
+async fn collect_pages(
+    config: &GraphConfig,
+    http: &Http,
+    tokens: &TokenSource,
+) -> Result<Collected, GraphError> {
+    let base = format!(
+        "{}{ALERTS_PATH}",
+        config.graph_url.as_str().trim_end_matches('/')
+    );
+    let mut filtered = config.server_filter;
+    let first = |filtered: bool| {
+        if filtered {
+            reqwest::Url::parse_with_params(&base, [("$filter", SERVER_FILTER)])
+        } else {
+            reqwest::Url::parse(&base)
+        }
+        .map_err(|e| GraphError::BadPage(format!("graph_url {base}: {e}")))
+    };
+    let mut guard = paging::Guard::new(&config.graph_url, config.max_pages);
+    let mut url = first(filtered)?;
+    let mut collected = Collected::default();
+    loop {
+        guard.visit(&url)?;
+        let number = collected.pages + 1;
+        let response = match get_page(http, tokens, &url).await {
+            Err(GraphError::Rejected {
+                status: 400,
+                message,
+                ..
+            }) if filtered && number == 1 => {
+                warn!(
+                    filter = SERVER_FILTER,
+                    %message,
+                    "the service refused the server-side filter; collecting without it (the job filters itself)"
+                );
+                filtered = false;
+                url = first(false)?;
+                guard = paging::Guard::new(&config.graph_url, config.max_pages);
+                continue;
+            }
+            other => other?,
+        };
+        let label = format!("page {number} ({})", url.path());
+        if !response
+            .content_type()
+            .to_ascii_lowercase()
+            .contains("json")
+        {
+            return Err(GraphError::BadPage(format!(
+                "{label}: expected JSON, got {:?}: {}",
+                response.content_type(),
+                error::excerpt(&response.body)
+            )));
+        }
+        let page =
+            parse_page(&response.body, &label).map_err(|e| GraphError::BadPage(e.to_string()))?;
+        debug!(page = number, alerts = page.alerts.len(), "page read");
+        let next = page.next_link.clone();
+        collected.add_page(page);
+        match next {
+            Some(link) => url = guard.next_link(&link)?,
+            None => break,
+        }
+    }
+    Ok(collected)
+}
+
+/// One page, with one token refresh if the service says the token expired.
+async fn get_page(
+    http: &Http,
+    tokens: &TokenSource,
+    url: &reqwest::Url,
+) -> Result<http::Response, GraphError> {
+    let path = url.path().to_owned();
+    let mut refreshed = false;
+    loop {
+        let token = tokens.bearer(http).await?;
+        let response = http
+            .send(&path, || {
+                http.client()
+                    .get(url.clone())
+                    .bearer_auth(token.expose_secret())
+                    .header("Accept", "application/json")
+                    .header("Prefer", "include-unknown-enum-members")
+            })
+            .await?;
+        match response.status {
+            StatusCode::OK => return Ok(response),
+            StatusCode::UNAUTHORIZED => {
+                let message = error::excerpt(&response.body);
+                if !refreshed && message.contains("InvalidAuthenticationToken") {
+                    info!(
+                        path,
+                        "access token rejected as invalid or expired; getting a new one"
+                    );
+                    tokens.invalidate().await;
+                    refreshed = true;
+                    continue;
+                }
+                return Err(GraphError::Unauthorized { path, message });
+            }
+            StatusCode::FORBIDDEN => {
+                return Err(GraphError::Forbidden {
+                    path,
+                    permission: READ_PERMISSION,
+                });
+            }
+            status => {
+                return Err(GraphError::Rejected {
+                    path,
+                    status: status.as_u16(),
+                    message: error::excerpt(&response.body),
+                });
+            }
+        }
+    }
+}
+
+/// Default limits, used by the config when a key is absent.
+pub mod defaults {
+    use std::time::Duration;
+
+    pub const GRAPH_URL: &str = "https://graph.microsoft.com";
+    pub const LOGIN_URL: &str = "https://login.microsoftonline.com";
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+    pub const DEADLINE: Duration = Duration::from_secs(30 * 60);
+    pub const MAX_PAGES: usize = 50_000;
+    pub const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
+    pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+}
+
+/// The retry policy and client settings a config asks for.
+pub fn http_settings(config: &GraphConfig) -> HttpSettings {
+    HttpSettings {
+        request_timeout: config.request_timeout,
+        max_body: config.max_page_bytes,
+        policy: retry::RetryPolicy {
+            throttled_attempts: config.max_attempts,
+            max_retry_after: config.max_retry_after,
+            ..retry::RetryPolicy::default()
+        },
+        sleeper: retry::Sleeper::Tokio,
+        jitter: None,
+    }
+}

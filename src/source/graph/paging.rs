@@ -1,0 +1,134 @@
+//! Following `@odata.nextLink` safely: verbatim, only to the configured host and scheme, never
+//! with user-info (the token must not leave the configured host), never in a loop, and never
+//! past the page cap.
+
+use std::collections::HashSet;
+
+use reqwest::Url;
+
+use super::error::GraphError;
+
+/// Watches one paging run.
+#[derive(Debug)]
+pub struct Guard {
+    origin: Url,
+    seen: HashSet<String>,
+    max_pages: usize,
+}
+
+impl Guard {
+    pub fn new(origin: &Url, max_pages: usize) -> Self {
+        Self {
+            origin: origin.clone(),
+            seen: HashSet::new(),
+            max_pages,
+        }
+    }
+
+    /// Records a request for `url`; fails on a repeat or past the cap.
+    pub fn visit(&mut self, url: &Url) -> Result<(), GraphError> {
+        if self.seen.len() >= self.max_pages {
+            return Err(GraphError::BadPage(format!(
+                "more than max_pages = {} pages; stopped at {}",
+                self.max_pages,
+                url.path()
+            )));
+        }
+        if !self.seen.insert(url.as_str().to_owned()) {
+            return Err(GraphError::BadPage(format!(
+                "paging loop: page {} links back to a page already read ({})",
+                self.seen.len(),
+                url.path()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks a nextLink and returns it as a URL, otherwise unchanged.
+    pub fn next_link(&self, link: &str) -> Result<Url, GraphError> {
+        let refuse = |why: &str| {
+            GraphError::BadPage(format!(
+                "refusing @odata.nextLink after page {}: {why}",
+                self.seen.len()
+            ))
+        };
+        let url = Url::parse(link).map_err(|e| refuse(&format!("not a URL ({e})")))?;
+        if url.scheme() != self.origin.scheme() {
+            return Err(refuse(&format!(
+                "scheme {} is not the configured {}",
+                url.scheme(),
+                self.origin.scheme()
+            )));
+        }
+        if url.host_str() != self.origin.host_str()
+            || url.port_or_known_default() != self.origin.port_or_known_default()
+        {
+            return Err(refuse(&format!(
+                "host {} is not the configured graph_url host {}",
+                url.host_str().unwrap_or("(none)"),
+                self.origin.host_str().unwrap_or("(none)")
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(refuse("it carries user credentials"));
+        }
+        Ok(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard() -> Guard {
+        Guard::new(&Url::parse("https://graph.microsoft.com").unwrap(), 3)
+    }
+
+    #[test]
+    fn next_links_to_other_hosts_schemes_or_with_credentials_are_refused() {
+        let g = guard();
+        for bad in [
+            "https://evil.example/beta/security/partner/securityAlerts?$skiptoken=x",
+            "http://graph.microsoft.com/beta/security/partner/securityAlerts",
+            "https://user:pass@graph.microsoft.com/beta/x",
+            "https://graph.microsoft.com:8443/beta/x",
+            "https://graph.microsoft.com.evil.example/beta/x",
+            "/beta/relative",
+        ] {
+            assert!(g.next_link(bad).is_err(), "{bad} should be refused");
+        }
+        assert!(
+            g.next_link("https://graph.microsoft.com:443/beta/x")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn next_links_keep_their_encoding() {
+        let link = "https://graph.microsoft.com/beta/security/partner/securityAlerts?$skiptoken=a%2Bb+c%3D%3D";
+        assert_eq!(guard().next_link(link).unwrap().as_str(), link);
+        let long = format!("{link}{}", "x".repeat(8 * 1024));
+        assert_eq!(guard().next_link(&long).unwrap().as_str(), long);
+    }
+
+    #[test]
+    fn loops_and_the_page_cap_are_detected() {
+        let mut g = guard();
+        let a = Url::parse("https://graph.microsoft.com/a").unwrap();
+        let b = Url::parse("https://graph.microsoft.com/b").unwrap();
+        g.visit(&a).unwrap();
+        g.visit(&b).unwrap();
+        let err = g.visit(&a).unwrap_err().to_string();
+        assert!(err.contains("paging loop"), "{err}");
+        let mut g = guard();
+        for p in ["a", "b", "c"] {
+            g.visit(&Url::parse(&format!("https://graph.microsoft.com/{p}")).unwrap())
+                .unwrap();
+        }
+        let err = g
+            .visit(&Url::parse("https://graph.microsoft.com/d").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_pages = 3"), "{err}");
+    }
+}
