@@ -3,7 +3,13 @@
     clippy::unwrap_used,
     reason = "a test that meets an unexpected error should fail on the spot"
 )]
+#![allow(
+    clippy::unreadable_literal,
+    reason = "AADSTS codes are written as the service sends them"
+)]
 
+mod fake_graph;
+mod graph;
 mod harness;
 
 mod config_errors;
