@@ -10,6 +10,7 @@
 
 mod fake_graph;
 mod graph;
+mod graph_binary;
 mod harness;
 
 mod config_errors;

@@ -1,0 +1,298 @@
+//! The binary with `[source] kind = "graph"`: exit codes, the summary line, and secrets that
+//! never show (rows A6, H1 for collection, G for config).
+
+use std::path::Path;
+
+use base64::Engine as _;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::harness::{AS_OF, Job, run_binary, stderr};
+
+const SECRET: &str = "Canary-Secret-&=+%-c4n4ry";
+const TOKEN: &str = "canary.access.token.5ecr3t";
+
+fn graph_config(uri: &str, extra: &str) -> String {
+    format!(
+        r#"
+[digest]
+output_dir = "out"
+
+[source]
+kind = "graph"
+tenant_id = "partner.example"
+client_id = "11111111-2222-3333-4444-555555555555"
+graph_url = "{uri}"
+login_url = "{uri}"
+{extra}
+
+[mail]
+from = "digest@partner.example"
+to = ["secops@partner.example"]
+"#
+    )
+}
+
+async fn server_with(alerts: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/partner.example/oauth2/v2.0/token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"token_type":"Bearer","expires_in":3599,"access_token":TOKEN}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/security/partner/securityAlerts"))
+        .respond_with(alerts)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn run(job: &Job, env: &[(&str, &str)]) -> std::process::Output {
+    let config = job.config();
+    run_binary(
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ],
+        env,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graph_source_collects_and_reports_pages_retries_and_bytes() {
+    let server = server_with(ResponseTemplate::new(200).set_body_json(json!({
+        "value": [crate::graph::alert("a"), crate::graph::alert("b")]
+    })))
+    .await;
+    let job = Job::new(&graph_config(&server.uri(), ""), "");
+    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    for field in ["pages=1", "retries=0", "read=2", "in_window=2", "bytes="] {
+        assert!(log.contains(field), "{field} in {log}");
+    }
+    assert!(job.day("2026-11-29").join("alerts.csv").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a6_forbidden_exits_2_naming_the_permission_and_writes_nothing() {
+    let server = server_with(ResponseTemplate::new(403)).await;
+    let job = Job::new(&graph_config(&server.uri(), ""), "");
+    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{log}");
+    assert!(log.contains("PartnerSecurity.Read.All"), "{log}");
+    assert!(
+        !job.path().join("out").exists(),
+        "no digest from a failed collection"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_that_stays_unavailable_exits_3() {
+    let server = server_with(ResponseTemplate::new(503).insert_header("Retry-After", "0")).await;
+    let job = Job::new(&graph_config(&server.uri(), "max_attempts = 3"), "");
+    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{log}");
+    assert!(log.contains("gave up after 3 attempts"), "{log}");
+    assert_eq!(
+        log.matches("retrying").count(),
+        2,
+        "each retry logged once: {log}"
+    );
+    assert!(!job.path().join("out").exists());
+}
+
+/// Every form a secret could leak in.
+fn leaks(text: &str, secret: &str) -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    let url: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    [secret.to_owned(), b64, url]
+        .into_iter()
+        .filter(|form| text.contains(form.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h1_secrets_and_tokens_never_appear_at_trace_level_on_failure_paths() {
+    let answers = [
+        ResponseTemplate::new(403),
+        ResponseTemplate::new(401).set_body_json(
+            json!({"error":{"code":"InvalidAuthenticationToken","message":"expired"}}),
+        ),
+        ResponseTemplate::new(500),
+        ResponseTemplate::new(200).set_body_json(json!({"value": [crate::graph::alert("a")]})),
+    ];
+    for answer in answers {
+        let server = server_with(answer).await;
+        let job = Job::new(&graph_config(&server.uri(), "max_attempts = 2"), "");
+        let output = run(
+            &job,
+            &[
+                ("CSP_DIGEST_CLIENT_SECRET", SECRET),
+                ("CSP_DIGEST_LOG", "trace"),
+            ],
+        );
+        let mut everything = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(&output)
+        );
+        assert!(
+            everything.contains("TRACE") || everything.contains("DEBUG"),
+            "trace logging is on"
+        );
+        collect_files(job.path(), &mut everything);
+        for secret in [SECRET, TOKEN] {
+            assert_eq!(
+                leaks(&everything, secret),
+                Vec::<String>::new(),
+                "leaked {secret}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a1_a_rejected_secret_exits_2_without_echoing_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error":"invalid_client",
+            "error_description":"AADSTS7000215: Invalid client secret provided.",
+            "error_codes":[7000215]
+        })))
+        .mount(&server)
+        .await;
+    let job = Job::new(&graph_config(&server.uri(), ""), "");
+    let output = run(
+        &job,
+        &[
+            ("CSP_DIGEST_CLIENT_SECRET", SECRET),
+            ("CSP_DIGEST_LOG", "trace"),
+        ],
+    );
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{log}");
+    assert!(log.contains("AADSTS7000215"), "{log}");
+    assert_eq!(leaks(&log, SECRET), Vec::<String>::new());
+}
+
+fn collect_files(dir: &Path, into: &mut String) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_files(&path, into);
+        } else if path.file_name().is_some_and(|n| n != "config.toml") {
+            into.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        }
+    }
+}
+
+#[test]
+fn graph_config_errors_name_the_key() {
+    let cases: [(&str, &str, &[&str]); 5] = [
+        (
+            "graph_url = \"http://graph.example\"\n",
+            "",
+            &["source.graph_url", "https"],
+        ),
+        ("", "bogus_key = 1\n", &["bogus_key"]),
+        (
+            "",
+            "client_secret_file = \"s\"\nfederated_token_file = \"f\"\n",
+            &["not both"],
+        ),
+        (
+            "",
+            "client_secret_file = \"missing-secret\"\n",
+            &["source.client_secret_file", "missing-secret"],
+        ),
+        (
+            "",
+            "",
+            &[
+                "no credential",
+                "CSP_DIGEST_CLIENT_SECRET",
+                "AZURE_FEDERATED_TOKEN_FILE",
+            ],
+        ),
+    ];
+    for (replace_url, extra, expected) in cases {
+        let mut config = graph_config("https://graph.example", extra);
+        if !replace_url.is_empty() {
+            config = config.replace("graph_url = \"https://graph.example\"\n", replace_url);
+        }
+        let job = Job::new(&config, "");
+        let no_credential = expected.contains(&"no credential");
+        let env: &[(&str, &str)] = if no_credential {
+            &[]
+        } else {
+            &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]
+        };
+        let output = run(&job, env);
+        let log = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{log}");
+        for needle in expected {
+            assert!(log.contains(needle), "{needle:?} in {log}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_secret_file_is_read_with_its_trailing_newline_dropped() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_string_contains(
+            "client_secret=from-file",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"token_type":"Bearer","expires_in":3599,"access_token":TOKEN}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&server)
+        .await;
+    let job = Job::new(
+        &graph_config(&server.uri(), "client_secret_file = \"secret.txt\""),
+        "",
+    );
+    std::fs::write(job.path().join("secret.txt"), "from-file\n").unwrap();
+    let output = run(&job, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let requests = server.received_requests().await.unwrap();
+    let token_request = requests
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .unwrap();
+    let body = String::from_utf8_lossy(&token_request.body);
+    let secret = body
+        .split('&')
+        .find(|kv| kv.starts_with("client_secret="))
+        .unwrap();
+    assert_eq!(secret, "client_secret=from-file", "no newline sent");
+}
