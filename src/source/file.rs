@@ -22,13 +22,16 @@ pub fn collect(path: &Path) -> anyhow::Result<Collected> {
         vec![path.to_path_buf()]
     };
 
+    let started = std::time::Instant::now();
     let mut collected = Collected::default();
     for file in files {
         let bytes =
             std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
         let page = parse_page(&bytes, &file.display().to_string())?;
+        collected.bytes += bytes.len() as u64;
         collected.add_page(page);
     }
+    collected.elapsed = started.elapsed();
     Ok(collected)
 }
 
