@@ -121,12 +121,15 @@ fn the_shipped_graph_example_config_loads_with_a_secret_from_the_environment() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/graph.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let env = |name: &str| (name == "CSP_DIGEST_CLIENT_SECRET").then(|| "s3cret".to_owned());
-    let config = csp_alert_digest::config::from_toml(&text, &path, &env)
-        .expect("examples/graph.toml loads");
+    let config =
+        csp_alert_digest::config::from_toml(&text, &path, &env).expect("examples/graph.toml loads");
     let csp_alert_digest::config::SourceConfig::Graph(graph) = config.source else {
         panic!("a graph source");
     };
     assert_eq!(graph.graph_url.as_str(), "https://graph.microsoft.com/");
-    assert!(format!("{graph:?}").contains("[redacted]"), "Debug never shows the secret");
+    assert!(
+        format!("{graph:?}").contains("[redacted]"),
+        "Debug never shows the secret"
+    );
     assert!(!format!("{graph:?}").contains("s3cret"));
 }

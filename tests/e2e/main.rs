@@ -11,6 +11,7 @@
 mod fake_graph;
 mod graph;
 mod graph_binary;
+mod graph_faults;
 mod harness;
 
 mod config_errors;
