@@ -115,7 +115,8 @@ mod tests {
     fn a_literal_apostrophe_is_the_one_character_the_url_standard_encodes() {
         // WHATWG URL parsing (which reqwest requires) percent-encodes `'` in the query of an
         // https URL; OData servers read `%27` and `'` alike. Everything else stays verbatim.
-        let link = "https://graph.microsoft.com/beta/x?$filter=status%20eq%20'active'&$skiptoken=a%2Bb";
+        let link =
+            "https://graph.microsoft.com/beta/x?$filter=status%20eq%20'active'&$skiptoken=a%2Bb";
         assert_eq!(
             guard().next_link(link).unwrap().as_str(),
             "https://graph.microsoft.com/beta/x?$filter=status%20eq%20%27active%27&$skiptoken=a%2Bb"
