@@ -8,6 +8,7 @@ pub mod config;
 pub mod deliver;
 pub mod digest;
 pub mod render;
+pub mod retry;
 pub mod source;
 
 pub mod as_of;

@@ -14,8 +14,8 @@ use super::{
     CLIENT_SECRET_ENV, Config, ConfigError, Credential, DigestConfig, FEDERATED_TOKEN_ENV,
     GraphConfig, Language, MailConfig, SourceConfig, Transport,
 };
+use crate::retry::RetryPolicy;
 use crate::source::graph::defaults;
-use crate::source::graph::retry::RetryPolicy;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use csp_alert_digest::config::{Credential, GraphConfig};
+use csp_alert_digest::retry::{RetryPolicy, Sleeper};
 use csp_alert_digest::source::Collected;
-use csp_alert_digest::source::graph::retry::{RetryPolicy, Sleeper};
 use csp_alert_digest::source::graph::{self, GraphError, Http, HttpSettings};
 use secrecy::SecretString;
 

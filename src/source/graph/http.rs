@@ -11,7 +11,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use tracing::warn;
 
 use super::error::GraphError;
-use super::retry::{Class, Jitter, Next, RetryPolicy, Sleeper};
+use crate::retry::{Class, Jitter, Next, RetryPolicy, Sleeper};
 
 /// An answer that is not transient.
 #[derive(Debug)]
@@ -177,7 +177,7 @@ impl Http {
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| super::retry::parse_retry_after(v, SystemTime::now()));
+                .and_then(|v| crate::retry::parse_retry_after(v, SystemTime::now()));
             return Attempt::Retry {
                 class: Class::Throttled,
                 retry_after,

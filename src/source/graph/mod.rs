@@ -5,7 +5,6 @@
 pub mod error;
 pub mod http;
 pub mod paging;
-pub mod retry;
 pub mod token;
 
 use std::time::Instant;
@@ -196,12 +195,12 @@ pub fn http_settings(config: &GraphConfig) -> HttpSettings {
     HttpSettings {
         request_timeout: config.request_timeout,
         max_body: config.max_page_bytes,
-        policy: retry::RetryPolicy {
+        policy: crate::retry::RetryPolicy {
             throttled_attempts: config.max_attempts,
             max_retry_after: config.max_retry_after,
-            ..retry::RetryPolicy::default()
+            ..crate::retry::RetryPolicy::default()
         },
-        sleeper: retry::Sleeper::Tokio,
+        sleeper: crate::retry::Sleeper::Tokio,
         jitter: None,
     }
 }
