@@ -42,4 +42,7 @@ pub struct RunArgs {
     /// Do everything but send and record; the .eml files are still written.
     #[arg(long)]
     pub dry_run: bool,
+    /// Prepare and send this digest date again, even though the ledger says it was sent.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -3,9 +3,10 @@
 use std::fmt;
 
 /// What a run ended with. Scripts, systemd and Kubernetes branch on these numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Exit {
     /// Done: sent, nothing to send, or already sent.
+    #[default]
     Done = 0,
     /// An unexpected internal error (a bug).
     Internal = 1,

@@ -14,9 +14,26 @@ async fn main() -> ExitCode {
     logging::init(cli.log_format);
     let log_format = cli.log_format;
     // Run on a task so a panic (a bug) comes back as an error: the panic hook has printed it,
-    // and the documented exit code for it is 1.
-    let Ok(outcome) = tokio::spawn(dispatch(cli.command)).await else {
-        return ExitCode::from(Exit::Internal.code());
+    // and the documented exit code for it is 1. SIGTERM ends the run with exit code 3.
+    // A local task: the ledger's SQLite connection stays on this thread.
+    let local = tokio::task::LocalSet::new();
+    let task = local.spawn_local(dispatch(cli.command));
+    let outcome = local
+        .run_until(async {
+            tokio::select! {
+                joined = task => joined.map_err(|_| Exit::Internal),
+                signal = terminated() => {
+                    // Every ledger write is its own transaction and a delivery is marked sent
+                    // only after the server accepted it, so stopping here loses nothing.
+                    tracing::warn!(signal, "stopped by a signal; pending deliveries stay pending");
+                    Err(Exit::Transient)
+                }
+            }
+        })
+        .await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(exit) => return ExitCode::from(exit.code()),
     };
     match outcome {
         Ok(summary) => {
@@ -34,6 +51,18 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Resolves on SIGTERM (Kubernetes, systemd) or SIGINT.
+async fn terminated() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
+}
+
 async fn dispatch(command: Command) -> Result<Summary, Failure> {
     match command {
         Command::Run(args) => {
@@ -41,6 +70,7 @@ async fn dispatch(command: Command) -> Result<Summary, Failure> {
                 config: &args.config,
                 as_of: args.as_of.as_deref(),
                 dry_run: args.dry_run,
+                force: args.force,
                 now: chrono::Utc::now(),
             })
             .await

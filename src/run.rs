@@ -1,4 +1,10 @@
 //! The `run` command: config → source → digest → render → deliver, with one summary line.
+//!
+//! Order of work: take the state lock; if this digest date was already prepared (and no
+//! `--force`), only send what is still pending; otherwise collect, render and write every
+//! report and `.eml`, record the deliveries as pending, then send. A delivery is marked sent
+//! only after the server accepted it, so a crash at any point leaves a rerun that sends what is
+//! missing — at worst one duplicate with the same Message-ID.
 
 use std::path::{Path, PathBuf};
 
@@ -6,9 +12,12 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::config::{self, Config, Transport};
-use crate::deliver::{self, RunFolder, message};
+use crate::deliver::ledger::{NewDelivery, Prepared};
+use crate::deliver::smtp::Mailer;
+use crate::deliver::{self, RunFolder, State, StateError, message};
 use crate::exit::{Exit, ExitContext, Failure};
 use crate::render::{self, Context};
+use crate::retry::Sleeper;
 use crate::{as_of, digest, source};
 
 /// What the caller asked for.
@@ -17,15 +26,18 @@ pub struct Request<'a> {
     pub config: &'a Path,
     pub as_of: Option<&'a str>,
     pub dry_run: bool,
+    /// Prepare and send this digest date again even if the ledger says it was sent.
+    pub force: bool,
     /// The system clock's reading, taken by `main`; used when `as_of` is absent.
     pub now: DateTime<Utc>,
 }
 
 /// What a finished run did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
     pub digest_date: String,
-    pub as_of: DateTime<Utc>,
+    /// Whether this run prepared the digest (false: it was prepared by an earlier run).
+    pub prepared: bool,
     pub pages: usize,
     pub retries: u64,
     pub bytes: u64,
@@ -36,6 +48,9 @@ pub struct Summary {
     pub customers: usize,
     pub subscriptions: usize,
     pub messages: usize,
+    pub sent: usize,
+    pub failed: usize,
+    pub pending: usize,
     pub folder: PathBuf,
     pub files: Vec<PathBuf>,
     pub exit: Exit,
@@ -48,10 +63,157 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
     let as_of = as_of::resolve(request.as_of, tz, request.now)
         .map_err(anyhow::Error::msg)
         .or_exit(Exit::Config)?;
-    let digest_date = as_of::digest_date(as_of, tz);
-    let date = digest_date.format("%Y-%m-%d").to_string();
-    info!(digest_date = %date, %as_of, dry_run = request.dry_run, "run started");
+    let date = as_of::digest_date(as_of, tz).format("%Y-%m-%d").to_string();
+    info!(digest_date = %date, %as_of, dry_run = request.dry_run, force = request.force, "run started");
 
+    if request.dry_run {
+        let (summary, _) = prepare(&config, as_of, &date).await?;
+        info!("dry run: nothing recorded, nothing sent");
+        return Ok(summary);
+    }
+
+    // Lock and open the state before anything else: what cannot be recorded is not sent.
+    let mut state = State::open(&config.digest.state_dir).map_err(|e| match e {
+        StateError::Busy(_) => Failure {
+            exit: Exit::Busy,
+            error: e.into(),
+        },
+        StateError::Unusable(error) => Failure {
+            exit: Exit::Config,
+            error,
+        },
+    })?;
+    let rfc3339 = as_of.to_rfc3339();
+    let run_id = state
+        .ledger
+        .start_run(&rfc3339, &date, request.force)
+        .or_exit(Exit::Config)?;
+
+    let result = prepare_and_deliver(request, &config, &mut state, run_id, as_of, &date).await;
+    let outcome = match &result {
+        Ok(summary) => format!("{:?}", summary.exit).to_lowercase(),
+        Err(f) => format!("{}: {:#}", format!("{:?}", f.exit).to_lowercase(), f.error),
+    };
+    if let Err(e) = state.ledger.finish_run(run_id, &outcome) {
+        warn!(error = %e, "could not record the end of the run");
+    }
+    result
+}
+
+async fn prepare_and_deliver(
+    request: &Request<'_>,
+    config: &Config,
+    state: &mut State,
+    run_id: i64,
+    as_of: DateTime<Utc>,
+    date: &str,
+) -> Result<Summary, Failure> {
+    let rfc3339 = as_of.to_rfc3339();
+    let already = state.ledger.is_prepared(date).or_exit(Exit::Config)?;
+    let mut summary = if already && !request.force {
+        info!(digest_date = %date, "the digest for this date was already prepared; sending only what is still pending");
+        Summary {
+            digest_date: date.to_owned(),
+            folder: config.digest.output_dir.join(date),
+            ..Summary::default()
+        }
+    } else {
+        let (summary, prepared) = prepare(config, as_of, date).await?;
+        state
+            .ledger
+            .record_prepared(run_id, &prepared.as_prepared(date, &rfc3339), already)
+            .or_exit(Exit::Config)?;
+        if matches!(config.mail.transport, Transport::File) {
+            // The written .eml files are the delivery.
+            for d in &prepared.deliveries {
+                state
+                    .ledger
+                    .mark_sent(date, &d.recipient)
+                    .or_exit(Exit::Config)?;
+            }
+        }
+        summary
+    };
+
+    deliver(config, state, &mut summary).await?;
+    Ok(summary)
+}
+
+/// Sends what is pending and sets the summary's counts and exit code.
+async fn deliver(config: &Config, state: &State, summary: &mut Summary) -> Result<(), Failure> {
+    let status = state
+        .ledger
+        .status(&summary.digest_date)
+        .or_exit(Exit::Config)?;
+    let Transport::Smtp(smtp) = &config.mail.transport else {
+        summary.sent = status.sent;
+        if !summary.prepared && status.sent > 0 {
+            info!(digest_date = %summary.digest_date, "already sent (written as .eml files); nothing to do");
+        }
+        return Ok(());
+    };
+    let pending = state.ledger.pending().or_exit(Exit::Config)?;
+    if pending.is_empty() {
+        if !summary.prepared {
+            info!(
+                digest_date = %summary.digest_date,
+                sent = status.sent,
+                failed = status.failed,
+                "already sent; nothing to do (use --force to send again)"
+            );
+        }
+        return Ok(());
+    }
+    let mailer = Mailer::new(smtp, Sleeper::Tokio).or_exit(Exit::Config)?;
+    let sent = deliver::send_pending(&state.ledger, &mailer)
+        .await
+        .or_exit(Exit::Config)?;
+    summary.sent = sent.sent;
+    summary.failed = sent.failed.len();
+    summary.pending = sent.pending.len();
+    if let Some(reason) = sent.stopped {
+        return Err(Failure {
+            exit: Exit::Config,
+            error: anyhow::anyhow!("sending stopped, every message left pending: {reason}"),
+        });
+    }
+    for (date, to, error) in &sent.failed {
+        warn!(digest_date = %date, "not delivered, refused for good: {to}: {error}");
+    }
+    summary.exit = if !sent.pending.is_empty() {
+        Exit::Transient
+    } else if !sent.failed.is_empty() {
+        Exit::Partial
+    } else {
+        Exit::Done
+    };
+    Ok(())
+}
+
+/// The files of a prepared digest and the deliveries to record.
+struct PreparedFiles {
+    alert_ids: Vec<String>,
+    deliveries: Vec<NewDelivery>,
+}
+
+impl PreparedFiles {
+    fn as_prepared<'a>(&'a self, date: &'a str, as_of: &'a str) -> Prepared<'a> {
+        Prepared {
+            digest_date: date,
+            as_of,
+            alert_ids: &self.alert_ids,
+            deliveries: self.deliveries.clone(),
+        }
+    }
+}
+
+/// Collects, digests, renders and writes every report and message.
+async fn prepare(
+    config: &Config,
+    as_of: DateTime<Utc>,
+    date: &str,
+) -> Result<(Summary, PreparedFiles), Failure> {
+    let tz = config.digest.timezone;
     let collected = source::collect(&config.source).await.map_err(|e| Failure {
         exit: if e.is_permanent() {
             Exit::Config
@@ -73,7 +235,7 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
     let digest = digest::build(collected.alerts, as_of, config.digest.rules());
 
     let ctx = Context {
-        digest_date,
+        digest_date: as_of::digest_date(as_of, tz),
         timezone: tz,
         language: config.digest.language,
         subject_prefix: &config.mail.subject,
@@ -84,22 +246,36 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
         info!("no unresolved alerts in the window and send_when_empty is off: no message");
         Vec::new()
     } else {
-        build_messages(&config, &date, as_of, &reports)?
+        let envelope = message::Envelope {
+            from: &config.mail.from,
+            digest_date: date,
+            as_of,
+        };
+        message::build_all(envelope, &config.mail.to, &reports).or_exit(Exit::Internal)?
     };
 
-    let folder = RunFolder::create(&config.digest.output_dir, &date).or_exit(Exit::Config)?;
+    let folder = RunFolder::create(&config.digest.output_dir, date).or_exit(Exit::Config)?;
     let files = deliver::write_all(&folder, &reports, &messages).or_exit(Exit::Config)?;
-    match config.mail.transport {
-        Transport::File => info!(
-            messages = messages.len(),
-            folder = %folder.mail_dir().display(),
-            "mail transport is \"file\": messages written, nothing sent"
-        ),
-    }
+    let mail_dir = folder.mail_dir();
+    let deliveries = messages
+        .iter()
+        .map(|m| NewDelivery {
+            recipient: m.recipient.email.to_string().to_lowercase(),
+            sender: config.mail.from.email.to_string(),
+            message_id: m.message_id.clone(),
+            eml_path: std::path::absolute(mail_dir.join(&m.file_name))
+                .unwrap_or_else(|_| mail_dir.join(&m.file_name)),
+        })
+        .collect();
+    let alert_ids = digest
+        .alerts
+        .iter()
+        .map(|a| a.alert.id.to_lowercase())
+        .collect();
 
-    Ok(Summary {
-        digest_date: date,
-        as_of,
+    let summary = Summary {
+        digest_date: date.to_owned(),
+        prepared: true,
         pages: collected.pages,
         retries: collected.retries,
         bytes: collected.bytes,
@@ -112,22 +288,15 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
         messages: messages.len(),
         folder: folder.dir,
         files,
-        exit: Exit::Done,
-    })
-}
-
-fn build_messages(
-    config: &Config,
-    date: &str,
-    as_of: DateTime<Utc>,
-    reports: &render::Reports,
-) -> Result<Vec<message::Outgoing>, Failure> {
-    let envelope = message::Envelope {
-        from: &config.mail.from,
-        digest_date: date,
-        as_of,
+        ..Summary::default()
     };
-    message::build_all(envelope, &config.mail.to, reports).or_exit(Exit::Internal)
+    Ok((
+        summary,
+        PreparedFiles {
+            alert_ids,
+            deliveries,
+        },
+    ))
 }
 
 impl Summary {
@@ -136,6 +305,7 @@ impl Summary {
         let s = self.selection;
         info!(
             digest_date = %self.digest_date,
+            prepared = self.prepared,
             pages = self.pages,
             retries = self.retries,
             bytes = self.bytes,
@@ -153,8 +323,12 @@ impl Summary {
             customers = self.customers,
             subscriptions = self.subscriptions,
             messages = self.messages,
+            sent = self.sent,
+            failed = self.failed,
+            pending = self.pending,
             files = self.files.len(),
             folder = %self.folder.display(),
+            exit_code = self.exit.code(),
             "run finished"
         );
     }

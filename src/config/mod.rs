@@ -8,10 +8,13 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
+use secrecy::SecretString;
 
 use crate::digest::Rules;
 pub use crate::source::graph::Credential;
 
+/// The environment variable holding the SMTP password.
+pub const SMTP_PASSWORD_ENV: &str = "CSP_DIGEST_SMTP_PASSWORD";
 /// The environment variable holding the Graph client secret.
 pub const CLIENT_SECRET_ENV: &str = "CSP_DIGEST_CLIENT_SECRET";
 /// Set by Azure workload identity on Kubernetes: the file holding the federated token.
@@ -115,10 +118,51 @@ pub struct MailConfig {
     pub subject: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Transport {
     /// Messages are written as `.eml` files only; nothing is sent.
     File,
+    /// Messages are sent to an SMTP relay.
+    Smtp(Box<SmtpConfig>),
+}
+
+/// `[mail.smtp]`.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    /// Username and password; only ever sent over TLS.
+    pub credentials: Option<(String, SecretString)>,
+    /// Extra trusted root certificates (PEM) for a private relay.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Connecting, TLS and greeting.
+    pub connect_timeout: Duration,
+    /// One whole message, from connecting to the server's answer to the end of DATA.
+    pub send_timeout: Duration,
+    /// Tries per message for transient failures within one run.
+    pub attempts: u32,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No TLS: only to a loopback host, and never with credentials.
+    None,
+}
+
+impl TlsMode {
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::StartTls => 587,
+            Self::Implicit => 465,
+            Self::None => 25,
+        }
+    }
 }
 
 /// A configuration that cannot be used; the message names the file and the key.

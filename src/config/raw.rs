@@ -12,7 +12,8 @@ use secrecy::SecretString;
 
 use super::{
     CLIENT_SECRET_ENV, Config, ConfigError, Credential, DigestConfig, FEDERATED_TOKEN_ENV,
-    GraphConfig, Language, MailConfig, SourceConfig, Transport,
+    GraphConfig, Language, MailConfig, SMTP_PASSWORD_ENV, SmtpConfig, SourceConfig, TlsMode,
+    Transport,
 };
 use crate::retry::RetryPolicy;
 use crate::source::graph::defaults;
@@ -97,12 +98,45 @@ struct RawMail {
     to: Vec<String>,
     #[serde(default = "default_subject")]
     subject: String,
+    #[serde(default)]
+    smtp: Option<RawSmtp>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum RawTransport {
     File,
+    Smtp,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    tls: Option<RawTls>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
+    connect_timeout_secs: Option<u64>,
+    #[serde(default)]
+    send_timeout_secs: Option<u64>,
+    #[serde(default)]
+    attempts: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawTls {
+    StartTls,
+    Implicit,
+    None,
 }
 
 fn default_transport() -> RawTransport {
@@ -371,13 +405,7 @@ fn endpoint(
     let raw = value.unwrap_or_else(|| default.to_owned());
     let url = reqwest::Url::parse(raw.trim())
         .map_err(|e| origin.invalid(key, format!("{raw:?} is not a URL ({e})")))?;
-    let host = url.host_str().unwrap_or("");
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = is_loopback(url.host_str().unwrap_or(""));
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
@@ -434,15 +462,151 @@ impl RawMail {
                 format!("must be at most {MAX_SUBJECT_CHARS} characters"),
             ));
         }
+        let transport = match (self.transport, self.smtp) {
+            (RawTransport::File, _) => Transport::File,
+            (RawTransport::Smtp, Some(smtp)) => Transport::Smtp(Box::new(smtp.validate(origin)?)),
+            (RawTransport::Smtp, None) => {
+                return Err(origin.invalid(
+                    "mail.smtp",
+                    "transport = \"smtp\" needs a [mail.smtp] section with at least host",
+                ));
+            }
+        };
         Ok(MailConfig {
-            transport: match self.transport {
-                RawTransport::File => Transport::File,
-            },
+            transport,
             from,
             to,
             subject: self.subject.trim().to_owned(),
         })
     }
+}
+
+impl RawSmtp {
+    fn validate(self, origin: &Origin<'_>) -> Result<SmtpConfig, ConfigError> {
+        let host = self.host.trim().to_owned();
+        if host.is_empty()
+            || host
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        {
+            return Err(origin.invalid(
+                "mail.smtp.host",
+                format!("{:?} is not a host name", self.host),
+            ));
+        }
+        let tls = match self.tls.unwrap_or(RawTls::StartTls) {
+            RawTls::StartTls => TlsMode::StartTls,
+            RawTls::Implicit => TlsMode::Implicit,
+            RawTls::None => TlsMode::None,
+        };
+        let credentials = self.credentials(origin)?;
+        if tls == TlsMode::None {
+            if !is_loopback(&host) {
+                return Err(origin.invalid(
+                    "mail.smtp.tls",
+                    format!("\"none\" is only allowed to a loopback host, not {host:?}; use \"starttls\" or \"implicit\""),
+                ));
+            }
+            if credentials.is_some() {
+                return Err(origin.invalid(
+                    "mail.smtp.tls",
+                    "\"none\" cannot be used with a username: credentials only ever cross TLS",
+                ));
+            }
+        }
+        let ca_pem = match self.ca_file {
+            Some(file) => {
+                let path = origin.resolve("mail.smtp.ca_file", file)?;
+                let pem = std::fs::read(&path).map_err(|e| {
+                    origin.invalid(
+                        "mail.smtp.ca_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    return Err(origin.invalid(
+                        "mail.smtp.ca_file",
+                        format!("{} holds no PEM certificate", path.display()),
+                    ));
+                }
+                Some(pem)
+            }
+            None => None,
+        };
+        let secs = |key: &'static str, value: Option<u64>, default: u64| match value {
+            Some(0) => Err(origin.invalid(key, "must be greater than 0")),
+            Some(s) => Ok(Duration::from_secs(s)),
+            None => Ok(Duration::from_secs(default)),
+        };
+        Ok(SmtpConfig {
+            port: match self.port {
+                Some(0) => return Err(origin.invalid("mail.smtp.port", "must not be 0")),
+                Some(port) => port,
+                None => tls.default_port(),
+            },
+            host,
+            tls,
+            credentials,
+            ca_pem,
+            connect_timeout: secs(
+                "mail.smtp.connect_timeout_secs",
+                self.connect_timeout_secs,
+                15,
+            )?,
+            send_timeout: secs("mail.smtp.send_timeout_secs", self.send_timeout_secs, 120)?,
+            attempts: match self.attempts {
+                Some(0) => return Err(origin.invalid("mail.smtp.attempts", "must be at least 1")),
+                Some(n) => n,
+                None => 3,
+            },
+        })
+    }
+}
+
+impl RawSmtp {
+    /// The username with its password, from `password_file` or the environment.
+    fn credentials(
+        &self,
+        origin: &Origin<'_>,
+    ) -> Result<Option<(String, SecretString)>, ConfigError> {
+        let password = match &self.password_file {
+            Some(file) => {
+                let path = origin.resolve("mail.smtp.password_file", file.clone())?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    origin.invalid(
+                        "mail.smtp.password_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                Some(text.trim_end_matches(['\r', '\n']).to_owned())
+            }
+            None => (origin.env)(SMTP_PASSWORD_ENV),
+        }
+        .filter(|p| !p.is_empty());
+        match (&self.username, password) {
+            (Some(user), Some(password)) if !user.trim().is_empty() => {
+                Ok(Some((user.trim().to_owned(), SecretString::from(password))))
+            }
+            (Some(_), _) => Err(origin.invalid(
+                "mail.smtp.username",
+                format!("needs a password: set password_file or {SMTP_PASSWORD_ENV}"),
+            )),
+            (None, _) if self.password_file.is_some() => {
+                Err(origin.invalid("mail.smtp.password_file", "is set but username is not"))
+            }
+            (None, _) => Ok(None),
+        }
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An address, optionally with a display name (`Security <sec@partner.example>`). Control

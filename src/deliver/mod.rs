@@ -1,15 +1,76 @@
-//! Delivery: every report and every message is written to disk first; then the transport
-//! delivers. With `transport = "file"` the `.eml` files are the delivery.
+//! Delivery: every report and every message is written to disk first; the ledger records the
+//! deliveries as pending; then the transport delivers. With `transport = "file"` the `.eml`
+//! files are the delivery; with SMTP each pending delivery is sent from its `.eml`, unchanged.
 
 pub mod files;
+pub mod ledger;
 pub mod message;
+pub mod smtp;
+pub mod state;
 
 pub use files::RunFolder;
 pub use message::Outgoing;
+pub use state::{State, StateError};
 
 use std::path::PathBuf;
 
+use tracing::{info, warn};
+
 use crate::render::Reports;
+use ledger::Ledger;
+use smtp::{Mailer, Outcome};
+
+/// What a round of sending did.
+#[derive(Debug, Default)]
+pub struct Sent {
+    pub sent: usize,
+    /// (digest date, recipient, error) refused for good.
+    pub failed: Vec<(String, String, String)>,
+    /// (digest date, recipient, error) still pending for the next run.
+    pub pending: Vec<(String, String, String)>,
+    /// Why sending stopped early (TLS, STARTTLS, AUTH), if it did.
+    pub stopped: Option<String>,
+}
+
+/// Sends every pending delivery in the ledger, oldest digest date first, each from its `.eml`.
+pub async fn send_pending(ledger: &Ledger, mailer: &Mailer) -> anyhow::Result<Sent> {
+    let mut report = Sent::default();
+    for delivery in ledger.pending()? {
+        let (date, to) = (&delivery.digest_date, &delivery.recipient);
+        let bytes = match std::fs::read(&delivery.eml_path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let error = format!("cannot read {}: {e}", delivery.eml_path.display());
+                ledger.mark_failed(date, to, &error)?;
+                report.failed.push((date.clone(), to.clone(), error));
+                continue;
+            }
+        };
+        match mailer.send(&delivery.sender, to, &bytes).await {
+            Outcome::Sent => {
+                ledger.mark_sent(date, to)?;
+                info!(digest_date = %date, recipient = %smtp::mask(to), "sent");
+                report.sent += 1;
+            }
+            Outcome::Failed(error) => {
+                ledger.mark_failed(date, to, &error)?;
+                warn!(digest_date = %date, recipient = %smtp::mask(to), %error, "refused for good");
+                report.failed.push((date.clone(), to.clone(), error));
+            }
+            Outcome::Pending(error) => {
+                ledger.note_attempt(date, to, &error)?;
+                warn!(digest_date = %date, recipient = %smtp::mask(to), %error, "left pending for the next run");
+                report.pending.push((date.clone(), to.clone(), error));
+            }
+            Outcome::Stop(error) => {
+                ledger.note_attempt(date, to, &error)?;
+                report.stopped = Some(error);
+                break;
+            }
+        }
+    }
+    Ok(report)
+}
 
 /// The report files of a run, in the order they are written.
 pub const REPORT_FILES: &[&str] = &["digest.html", "digest.txt", "alerts.csv", "summary.csv"];

@@ -1,0 +1,194 @@
+//! Sending `.eml` files to an SMTP relay with lettre, one message per recipient. STARTTLS is
+//! required when configured (no plaintext fallback, so credentials only ever cross TLS); each
+//! send is bounded by a whole-send timeout, because lettre's own covers only the connect.
+
+use std::sync::Mutex;
+
+use lettre::address::{Address, Envelope};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use secrecy::ExposeSecret;
+use tracing::warn;
+
+use crate::config::{SmtpConfig, TlsMode};
+use crate::retry::{Class, Jitter, Next, RetryPolicy, Sleeper};
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server accepted the end of DATA.
+    Sent,
+    /// Refused for good (5xx) for this recipient.
+    Failed(String),
+    /// Transient failures outlasted the retries, or the outcome is unknown (the connection
+    /// dropped after the final "."): sent again by the next run, with the same Message-ID.
+    Pending(String),
+    /// A failure no other message will escape either (TLS, STARTTLS missing, AUTH refused):
+    /// stop sending; every delivery stays pending.
+    Stop(String),
+}
+
+/// An SMTP client for one run.
+#[derive(Debug)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    config: SmtpConfig,
+    policy: RetryPolicy,
+    sleeper: Sleeper,
+    jitter: Mutex<Jitter>,
+}
+
+impl Mailer {
+    pub fn new(config: &SmtpConfig, sleeper: Sleeper) -> anyhow::Result<Self> {
+        let tls_parameters = || -> anyhow::Result<TlsParameters> {
+            let mut builder = TlsParameters::builder(config.host.clone());
+            if let Some(pem) = &config.ca_pem {
+                builder = builder.add_root_certificate(Certificate::from_pem(pem)?);
+            }
+            Ok(builder.build_rustls()?)
+        };
+        let tls = match config.tls {
+            TlsMode::StartTls => Tls::Required(tls_parameters()?),
+            TlsMode::Implicit => Tls::Wrapper(tls_parameters()?),
+            TlsMode::None => Tls::None,
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+            .port(config.port)
+            .tls(tls)
+            .timeout(Some(config.connect_timeout));
+        if let Some((user, password)) = &config.credentials {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose_secret().to_owned(),
+            ));
+        }
+        Ok(Self {
+            transport: builder.build(),
+            config: config.clone(),
+            policy: RetryPolicy {
+                flaky_attempts: config.attempts,
+                throttled_attempts: config.attempts,
+                ..RetryPolicy::default()
+            },
+            sleeper,
+            jitter: Mutex::new(Jitter::from_entropy()),
+        })
+    }
+
+    /// Sends `message` (a whole `.eml`) from `sender` to `recipient`, retrying transient
+    /// failures with backoff.
+    pub async fn send(&self, sender: &str, recipient: &str, message: &[u8]) -> Outcome {
+        let envelope = match envelope(sender, recipient) {
+            Ok(envelope) => envelope,
+            Err(e) => return Outcome::Failed(e),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = tokio::time::timeout(
+                self.config.send_timeout,
+                self.transport.send_raw(&envelope, message),
+            )
+            .await;
+            let why = match result {
+                Ok(Ok(_)) => return Outcome::Sent,
+                Ok(Err(e)) => match classify(&e) {
+                    Verdict::Permanent => return Outcome::Failed(e.to_string()),
+                    Verdict::Stop => return Outcome::Stop(stop_message(&e, &self.config)),
+                    Verdict::Transient => e.to_string(),
+                },
+                Err(_) => format!(
+                    "no answer within send_timeout_secs = {} s (the message may or may not have arrived)",
+                    self.config.send_timeout.as_secs()
+                ),
+            };
+            let next = {
+                let mut jitter = self
+                    .jitter
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                self.policy.next(Class::Flaky, attempt, None, &mut jitter)
+            };
+            match next {
+                Next::Wait(wait) => {
+                    warn!(
+                        recipient = %mask(recipient),
+                        attempt,
+                        reason = %why,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "SMTP send failed; retrying"
+                    );
+                    self.sleeper.sleep(wait).await;
+                }
+                Next::GiveUp | Next::WaitTooLong(_) => return Outcome::Pending(why),
+            }
+        }
+    }
+}
+
+enum Verdict {
+    Permanent,
+    Transient,
+    Stop,
+}
+
+/// 5xx is permanent for the recipient, except authentication answers, which no message will
+/// get past. TLS failures and a missing STARTTLS stop everything: no plaintext fallback.
+fn classify(error: &lettre::transport::smtp::Error) -> Verdict {
+    let code = error.status().map(|c| c.to_string());
+    if error.is_permanent() {
+        if matches!(code.as_deref(), Some("530" | "534" | "535" | "538")) {
+            Verdict::Stop
+        } else {
+            Verdict::Permanent
+        }
+    } else if error.is_tls() || error.is_client() {
+        Verdict::Stop
+    } else {
+        Verdict::Transient
+    }
+}
+
+fn stop_message(error: &lettre::transport::smtp::Error, config: &SmtpConfig) -> String {
+    let hint = if error.is_tls() {
+        "the TLS connection failed (certificate not trusted or wrong host name?); set mail.smtp.ca_file for a private relay"
+    } else if error.is_client() {
+        "the server does not offer STARTTLS, which mail.smtp.tls = \"starttls\" requires; nothing was sent, no credentials left this machine"
+    } else {
+        "the server refused the login: check mail.smtp.username and the password"
+    };
+    format!("{}:{}: {hint} ({error})", config.host, config.port)
+}
+
+fn envelope(sender: &str, recipient: &str) -> Result<Envelope, String> {
+    let from: Address = sender
+        .parse()
+        .map_err(|e| format!("sender {sender:?}: {e}"))?;
+    let to: Address = recipient
+        .parse()
+        .map_err(|e| format!("recipient {recipient:?}: {e}"))?;
+    Envelope::new(Some(from), vec![to]).map_err(|e| e.to_string())
+}
+
+/// `s*****@partner.example`: enough to tell recipients apart in a log, not a mailing list.
+pub fn mask(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_masked_in_logs() {
+        assert_eq!(mask("secops@partner.example"), "s***@partner.example");
+        assert_eq!(mask("nonsense"), "***");
+    }
+}

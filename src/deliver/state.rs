@@ -1,0 +1,74 @@
+//! The state folder: the ledger, guarded by a lock the OS releases when the process dies, so a
+//! second run against the same state (cron overlap, a Kubernetes job started twice) stops at once.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::ledger::Ledger;
+
+/// The lock file's name inside `state_dir`.
+pub const LOCK_FILE: &str = "run.lock";
+
+/// The locked state of one run. Dropping it releases the lock.
+#[derive(Debug)]
+pub struct State {
+    pub ledger: Ledger,
+    _lock: File,
+}
+
+/// Why the state cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another process holds the lock.
+    #[error("another run is using the state in {0}; this one stops without sending")]
+    Busy(String),
+    #[error(transparent)]
+    Unusable(#[from] anyhow::Error),
+}
+
+impl State {
+    /// Creates `state_dir` if needed, takes the lock, opens the ledger.
+    pub fn open(state_dir: &Path) -> Result<Self, StateError> {
+        std::fs::create_dir_all(state_dir)
+            .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
+        let path = state_dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StateError::Busy(state_dir.display().to_string()));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(StateError::Unusable(
+                    anyhow::Error::new(e).context(format!("cannot lock {}", path.display())),
+                ));
+            }
+        }
+        let ledger = Ledger::open(state_dir)?;
+        Ok(Self {
+            ledger,
+            _lock: lock,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_of_the_same_state_is_turned_away_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = State::open(dir.path()).unwrap();
+        assert!(matches!(State::open(dir.path()), Err(StateError::Busy(_))));
+        drop(first);
+        State::open(dir.path()).unwrap();
+    }
+}
