@@ -18,6 +18,7 @@ mod config_errors;
 mod demo;
 mod hostile;
 mod html_validator;
+mod ledger_runs;
 mod limits;
 mod outputs;
 mod source_errors;
