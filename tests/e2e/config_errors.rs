@@ -149,3 +149,54 @@ fn relative_paths_resolve_against_the_config_folder() {
             .is_none()
     );
 }
+
+fn smtp_config(smtp: &str) -> String {
+    BASE_CONFIG.replace("[mail]\n", "[mail]\ntransport = \"smtp\"\n") + "\n[mail.smtp]\n" + smtp
+}
+
+#[test]
+fn smtp_settings_that_would_expose_credentials_or_cannot_work_are_refused() {
+    let cases: [(&str, &[&str]); 6] = [
+        (
+            "host = \"smtp.example\"\ntls = \"none\"\n",
+            &["mail.smtp.tls", "loopback"],
+        ),
+        (
+            "host = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\npassword_file = \"pw\"\n",
+            &["mail.smtp.tls", "credentials only ever cross TLS"],
+        ),
+        (
+            "host = \"smtp.example\"\nusername = \"u\"\n",
+            &["mail.smtp.username", "CSP_DIGEST_SMTP_PASSWORD"],
+        ),
+        (
+            "host = \"smtp.example\"\npassword_file = \"pw\"\n",
+            &["mail.smtp.password_file", "username"],
+        ),
+        (
+            "host = \"smtp.example\"\nca_file = \"pw\"\n",
+            &["mail.smtp.ca_file", "no PEM certificate"],
+        ),
+        (
+            "host = \"smtp.example\"\ntls = \"ssl\"\n",
+            &["ssl", "starttls"],
+        ),
+    ];
+    for (smtp, expected) in cases {
+        let config = smtp_config(smtp);
+        let job = Job::new(&config, &quirks_page());
+        std::fs::write(job.path().join("pw"), "password\n").unwrap();
+        let output = job.run(&[]);
+        let log = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{smtp}: {log}");
+        for needle in expected {
+            assert!(log.contains(needle), "{smtp}: {needle:?} in {log}");
+        }
+    }
+    let job = Job::new(
+        &BASE_CONFIG.replace("[mail]\n", "[mail]\ntransport = \"smtp\"\n"),
+        "[]",
+    );
+    let log = stderr(&job.run(&[]));
+    assert!(log.contains("[mail.smtp]"), "{log}");
+}

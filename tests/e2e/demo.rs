@@ -133,3 +133,24 @@ fn the_shipped_graph_example_config_loads_with_a_secret_from_the_environment() {
     );
     assert!(!format!("{graph:?}").contains("s3cret"));
 }
+
+#[test]
+fn the_shipped_smtp_example_config_loads_with_secrets_from_the_environment() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/smtp.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let env = |name: &str| match name {
+        "CSP_DIGEST_CLIENT_SECRET" | "CSP_DIGEST_SMTP_PASSWORD" => Some("s3cret".to_owned()),
+        _ => None,
+    };
+    let config =
+        csp_alert_digest::config::from_toml(&text, &path, &env).expect("examples/smtp.toml loads");
+    let csp_alert_digest::config::Transport::Smtp(smtp) = &config.mail.transport else {
+        panic!("an SMTP transport");
+    };
+    assert_eq!(smtp.port, 587);
+    assert!(smtp.credentials.is_some());
+    assert!(
+        !format!("{config:?}").contains("s3cret"),
+        "Debug never shows a secret"
+    );
+}
