@@ -9,6 +9,7 @@
 )]
 
 mod fake_graph;
+mod fake_smtp;
 mod graph;
 mod graph_binary;
 mod graph_faults;
@@ -21,4 +22,5 @@ mod html_validator;
 mod ledger_runs;
 mod limits;
 mod outputs;
+mod smtp_runs;
 mod source_errors;

@@ -1,0 +1,427 @@
+//! SMTP delivery against the scripted fake server: each D row, and the crash and concurrency
+//! rows (F3, F4, D12, P1, P2) with the real binary, killed where the row says.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use mail_parser::MessageParser;
+
+use crate::fake_smtp::{FakeSmtp, Received, Reply, Script};
+use crate::harness::{AS_OF, Job, quirks_page, stderr};
+
+const RECIPIENTS: [&str; 3] = [
+    "a@partner.example",
+    "b@partner.example",
+    "c@partner.example",
+];
+
+fn config(port: u16, recipients: &[&str], smtp_extra: &str) -> String {
+    let to: Vec<String> = recipients.iter().map(|r| format!("\"{r}\"")).collect();
+    format!(
+        r#"
+[digest]
+output_dir = "out"
+state_dir = "state"
+
+[source]
+kind = "file"
+path = "alerts.json"
+
+[mail]
+transport = "smtp"
+from = "Digest <digest@partner.example>"
+to = [{to}]
+
+[mail.smtp]
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+connect_timeout_secs = 5
+send_timeout_secs = 5
+attempts = 1
+{smtp_extra}
+"#,
+        to = to.join(", ")
+    )
+}
+
+/// The config with `settings` (`key = value` lines) replacing or adding `[mail.smtp]` keys.
+fn job(fake: &FakeSmtp, recipients: &[&str], settings: &str) -> Job {
+    let mut text = config(fake.port(), recipients, "");
+    for line in settings.lines().filter(|l| !l.trim().is_empty()) {
+        let key = line.split('=').next().unwrap().trim();
+        match text
+            .lines()
+            .find(|l| l.split('=').next().unwrap().trim() == key)
+        {
+            Some(old) => text = text.replace(old, line),
+            None => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    Job::new(&text, &quirks_page())
+}
+
+/// Runs the binary without blocking the runtime the fake server lives on.
+async fn run(job: &Job) -> std::process::Output {
+    let config = job.config();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_csp-alert-digest"))
+            .args([
+                "run",
+                "--config",
+                config.to_str().unwrap(),
+                "--as-of",
+                AS_OF,
+            ])
+            .env_remove("CSP_DIGEST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn spawn(job: &Job) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_csp-alert-digest"))
+        .args([
+            "run",
+            "--config",
+            job.config().to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Recipients of accepted messages, sorted, one entry per message.
+fn delivered(fake: &FakeSmtp) -> Vec<String> {
+    let mut to: Vec<String> = fake
+        .messages()
+        .iter()
+        .flat_map(|m| m.rcpt_to.clone())
+        .collect();
+    to.sort();
+    to
+}
+
+fn message_id(received: &Received) -> String {
+    MessageParser::default()
+        .parse(&received.data)
+        .unwrap()
+        .message_id()
+        .unwrap()
+        .to_owned()
+}
+
+/// lettre's `send_raw` ends DATA with CRLF "." CRLF after the bytes it is given, so the server
+/// sees the `.eml` plus one CRLF.
+fn sent_form(eml: &[u8]) -> Vec<u8> {
+    [eml, b"\r\n"].concat()
+}
+
+fn eml(job: &Job, recipient: &str) -> Vec<u8> {
+    std::fs::read(job.day("2026-11-29").join(format!("mail/{recipient}.eml"))).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_message_per_recipient_exactly_as_written_and_a_rerun_sends_nothing() {
+    let fake = FakeSmtp::start(Script::default()).await;
+    let job = job(&fake, &RECIPIENTS, "");
+    let output = run(&job).await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{log}");
+    assert!(log.contains("sent=3"), "{log}");
+    assert_eq!(delivered(&fake), RECIPIENTS);
+    for m in fake.messages() {
+        assert_eq!(m.rcpt_to.len(), 1, "one recipient per message");
+        assert_eq!(m.mail_from, "digest@partner.example");
+        assert_eq!(
+            m.data,
+            sent_form(&eml(&job, &m.rcpt_to[0])),
+            "the .eml is what is sent"
+        );
+    }
+
+    let again = run(&job).await;
+    let log = stderr(&again);
+    assert_eq!(again.status.code(), Some(0), "{log}");
+    assert!(log.to_lowercase().contains("already sent"), "{log}");
+    assert_eq!(fake.messages().len(), 3, "P2: a rerun sends nothing new");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d4_550_for_one_of_three_recipients_fails_that_one_and_the_others_still_receive() {
+    let fake = FakeSmtp::start(Script {
+        rcpt: vec![(
+            "b@partner.example".to_owned(),
+            vec![Reply::Code(550, "5.1.1 no such user".to_owned())],
+        )],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS, "");
+    let output = run(&job).await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(4), "{log}");
+    assert!(
+        log.contains("b@partner.example") && log.contains("550"),
+        "reported: {log}"
+    );
+    assert_eq!(delivered(&fake), ["a@partner.example", "c@partner.example"]);
+    // a failure for good is not retried by the next run
+    let again = run(&job).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(fake.messages().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d3_451_at_rcpt_is_retried_within_the_run() {
+    let fake = FakeSmtp::start(Script {
+        rcpt: vec![(
+            "a@partner.example".to_owned(),
+            vec![Reply::Code(451, "4.3.0 try again".to_owned())],
+        )],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS[..1], "attempts = 2");
+    let output = run(&job).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(delivered(&fake), ["a@partner.example"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d2_d3_transient_failures_that_last_are_left_pending_and_sent_by_the_next_run() {
+    let fake = FakeSmtp::start(Script {
+        greeting: vec![Reply::Code(421, "4.3.2 busy".to_owned())],
+        end_of_data: vec![Reply::Code(452, "4.3.1 insufficient storage".to_owned())],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS[..2], "");
+    let output = run(&job).await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{log}");
+    assert!(log.contains("pending=2"), "{log}");
+    assert!(fake.messages().is_empty());
+    let again = run(&job).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(delivered(&fake), ["a@partner.example", "b@partner.example"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d5_554_at_the_end_of_data_is_permanent_for_that_message() {
+    let fake = FakeSmtp::start(Script {
+        end_of_data: vec![Reply::Code(554, "5.7.1 message refused".to_owned())],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS[..1], "attempts = 3");
+    let output = run(&job).await;
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert_eq!(fake.data_ends(), 1, "not retried");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d6_p1_a_connection_lost_after_the_final_dot_is_resent_next_run_with_the_same_message_id() {
+    let fake = FakeSmtp::start(Script {
+        end_of_data: vec![Reply::HangUp],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS[..1], "");
+    let output = run(&job).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(fake.data_ends(), 1);
+    let again = run(&job).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(fake.data_ends(), 2, "at most one duplicate");
+    let expected = MessageParser::default()
+        .parse(&eml(&job, RECIPIENTS[0]))
+        .unwrap()
+        .message_id()
+        .unwrap()
+        .to_owned();
+    assert_eq!(message_id(&fake.messages()[0]), expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d7_an_answer_to_data_slower_than_the_send_timeout_leaves_the_message_pending() {
+    let fake = FakeSmtp::start(Script {
+        end_of_data: vec![Reply::Stall],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS[..1], "send_timeout_secs = 1");
+    let started = std::time::Instant::now();
+    let output = run(&job).await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{log}");
+    assert!(log.contains("send_timeout_secs = 1"), "{log}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d8_p9_no_starttls_while_required_stops_before_any_credential_is_sent() {
+    let fake = FakeSmtp::start(Script {
+        extensions: vec!["AUTH PLAIN LOGIN".to_owned(), "8BITMIME".to_owned()],
+        ..Script::default()
+    })
+    .await;
+    let config = config(fake.port(), &RECIPIENTS[..1], "").replace(
+        "tls = \"none\"",
+        "tls = \"starttls\"\nusername = \"digest\"\npassword_file = \"pw\"",
+    );
+    let job = Job::new(&config, &quirks_page());
+    std::fs::write(job.path().join("pw"), "Canary-Pa55word").unwrap();
+    let output = run(&job).await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{log}");
+    assert!(log.contains("STARTTLS"), "{log}");
+    assert!(!log.contains("Canary-Pa55word"));
+    let transcript = fake.transcript();
+    assert!(
+        !transcript
+            .iter()
+            .any(|line| line.to_ascii_uppercase().starts_with("AUTH")),
+        "no AUTH on a plaintext connection: {transcript:?}"
+    );
+    assert!(fake.messages().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d11_hostile_bodies_arrive_as_exactly_one_message_each() {
+    let fake = FakeSmtp::start(Script::default()).await;
+    let job = Job::new(
+        &config(fake.port(), &RECIPIENTS[..1], ""),
+        &crate::hostile::hostile_page(),
+    );
+    let output = run(&job).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(fake.messages().len(), 1);
+    assert_eq!(
+        fake.messages()[0].data,
+        sent_form(&eml(&job, RECIPIENTS[0]))
+    );
+    assert!(
+        !fake.transcript().iter().any(|l| l.contains("evil.example")),
+        "no SMTP command from data"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d12_three_of_five_sent_then_the_server_dies_and_the_rerun_sends_only_the_other_two() {
+    let five = [
+        "a@p.example",
+        "b@p.example",
+        "c@p.example",
+        "d@p.example",
+        "e@p.example",
+    ];
+    let fake = FakeSmtp::start(Script {
+        end_of_data: vec![
+            Reply::Code(250, "ok".to_owned()),
+            Reply::Code(250, "ok".to_owned()),
+            Reply::Code(250, "ok".to_owned()),
+            Reply::HangUp,
+            Reply::HangUp,
+        ],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &five, "");
+    let output = run(&job).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(fake.messages().len(), 3);
+    let again = run(&job).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(
+        delivered(&fake),
+        five,
+        "each exactly once among the accepted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f3_killed_after_writing_the_reports_and_before_sending_the_rerun_sends_exactly_once() {
+    let fake = FakeSmtp::start(Script {
+        greeting: vec![Reply::Hold(220, "fake.test ESMTP".to_owned())],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS, "");
+    let mut child = spawn(&job);
+    wait_until("the first connection", || fake.connections() >= 1).await;
+    assert!(
+        job.day("2026-11-29")
+            .join("mail/a@partner.example.eml")
+            .is_file(),
+        "reports first"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    fake.release();
+    let output = run(&job).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(delivered(&fake), RECIPIENTS);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f4_killed_between_the_servers_accept_and_the_ledger_write_costs_one_duplicate_with_the_same_id()
+ {
+    let fake = FakeSmtp::start(Script {
+        end_of_data: vec![Reply::Hold(250, "queued".to_owned())],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS[..1], "");
+    let mut child = spawn(&job);
+    assert!(fake.wait_for_data_end(1, Duration::from_secs(10)).await);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    fake.release();
+    let output = run(&job).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(fake.data_ends(), 2, "one duplicate at most");
+    let ids: Vec<String> = fake.messages().iter().map(message_id).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "same Message-ID: {ids:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn p2_a_second_run_while_the_first_is_sending_exits_5_and_nothing_is_sent_twice() {
+    let fake = FakeSmtp::start(Script {
+        greeting: vec![Reply::Hold(220, "fake.test ESMTP".to_owned())],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS, "");
+    let mut first = spawn(&job);
+    wait_until("the first connection", || fake.connections() >= 1).await;
+    let second = run(&job).await;
+    assert_eq!(second.status.code(), Some(5), "{}", stderr(&second));
+    fake.release();
+    let status = tokio::task::spawn_blocking(move || first.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(delivered(&fake), RECIPIENTS);
+}
