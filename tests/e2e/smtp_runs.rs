@@ -50,15 +50,15 @@ fn job(fake: &FakeSmtp, recipients: &[&str], settings: &str) -> Job {
     let mut text = config(fake.port(), recipients, "");
     for line in settings.lines().filter(|l| !l.trim().is_empty()) {
         let key = line.split('=').next().unwrap().trim();
-        match text
+        let old = text
             .lines()
             .find(|l| l.split('=').next().unwrap().trim() == key)
-        {
-            Some(old) => text = text.replace(old, line),
-            None => {
-                text.push_str(line);
-                text.push('\n');
-            }
+            .map(str::to_owned);
+        if let Some(old) = old {
+            text = text.replace(&old, line);
+        } else {
+            text.push_str(line);
+            text.push('\n');
         }
     }
     Job::new(&text, &quirks_page())
