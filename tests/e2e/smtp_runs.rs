@@ -425,3 +425,76 @@ async fn p2_a_second_run_while_the_first_is_sending_exits_5_and_nothing_is_sent_
     assert_eq!(status.code(), Some(0));
     assert_eq!(delivered(&fake), RECIPIENTS);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d1_a_refused_connection_is_transient_and_the_delivery_stays_pending() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let job = Job::new(&config(port, &RECIPIENTS[..1], ""), &quirks_page());
+    let output = run(&job).await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{log}");
+    assert!(log.contains("pending=1"), "{log}");
+    let ledger =
+        csp_alert_digest::deliver::ledger::Ledger::open(&job.path().join("state")).unwrap();
+    assert_eq!(ledger.pending().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn d2_421_after_ehlo_or_after_mail_is_transient() {
+    for script in [
+        Script {
+            ehlo: vec![Reply::code(421, "4.3.2 shutting down")],
+            ..Script::default()
+        },
+        Script {
+            mail: vec![Reply::code(421, "4.3.2 shutting down")],
+            ..Script::default()
+        },
+    ] {
+        let fake = FakeSmtp::start(script).await;
+        let job = job(&fake, &RECIPIENTS[..1], "attempts = 2");
+        let output = run(&job).await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "retried: {}",
+            stderr(&output)
+        );
+        assert_eq!(delivered(&fake), ["a@partner.example"]);
+        assert!(fake.connections() >= 2, "reconnected");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f8_sigterm_during_a_backoff_wait_exits_3_promptly_and_the_rerun_sends_once() {
+    let fake = FakeSmtp::start(Script {
+        end_of_data: vec![Reply::code(451, "4.3.0 later")],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS[..1], "attempts = 5");
+    let mut child = spawn(&job);
+    assert!(fake.wait_for_data_end(1, Duration::from_secs(10)).await);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(3));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let output = run(&job).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(delivered(&fake), ["a@partner.example"]);
+}
