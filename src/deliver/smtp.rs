@@ -83,6 +83,9 @@ impl Mailer {
             Ok(envelope) => envelope,
             Err(e) => return Outcome::Failed(e),
         };
+        // lettre ends DATA with CRLF "." CRLF after the bytes it is given; without this the
+        // server would receive the .eml plus an empty line instead of the .eml exactly.
+        let message = message.strip_suffix(b"\r\n").unwrap_or(message);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -143,15 +146,40 @@ fn classify(error: &lettre::transport::smtp::Error) -> Verdict {
         } else {
             Verdict::Permanent
         }
-    } else if error.is_tls() || error.is_client() {
+    } else if error.is_tls() || error.is_client() || is_certificate_error(error) {
         Verdict::Stop
     } else {
         Verdict::Transient
     }
 }
 
+/// lettre reports a failed TLS handshake as a connection error; the rustls error inside it
+/// says whether the certificate was refused, which no retry will change.
+fn is_certificate_error(error: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(tls) = inner.downcast_ref::<rustls::Error>()
+        {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        source = e.source();
+    }
+    false
+}
+
 fn stop_message(error: &lettre::transport::smtp::Error, config: &SmtpConfig) -> String {
-    let hint = if error.is_tls() {
+    let hint = if error.is_tls() || is_certificate_error(error) {
         "the TLS connection failed (certificate not trusted or wrong host name?); set mail.smtp.ca_file for a private relay"
     } else if error.is_client() {
         "the server does not offer STARTTLS, which mail.smtp.tls = \"starttls\" requires; nothing was sent, no credentials left this machine"

@@ -22,5 +22,6 @@ mod html_validator;
 mod ledger_runs;
 mod limits;
 mod outputs;
+mod smtp_interop;
 mod smtp_runs;
 mod source_errors;
