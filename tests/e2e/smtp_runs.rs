@@ -467,8 +467,9 @@ async fn f8_sigterm_during_a_backoff_wait_exits_3_promptly_and_the_rerun_sends_o
     assert!(fake.wait_for_data_end(1, Duration::from_secs(10)).await);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = std::time::Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    // the shell's own `kill`, so the test needs no procps
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
         .unwrap();
     assert!(killed.success());
