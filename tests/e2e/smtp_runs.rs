@@ -486,3 +486,36 @@ async fn f8_sigterm_during_a_backoff_wait_exits_3_promptly_and_the_rerun_sends_o
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(delivered(&fake), ["a@partner.example"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn force_sends_the_digest_date_again_to_every_recipient() {
+    let fake = FakeSmtp::start(Script::default()).await;
+    let job = job(&fake, &RECIPIENTS[..2], "");
+    assert_eq!(run(&job).await.status.code(), Some(0));
+    let config = job.config();
+    let forced = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_csp-alert-digest"))
+            .args([
+                "run",
+                "--config",
+                config.to_str().unwrap(),
+                "--as-of",
+                AS_OF,
+                "--force",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    assert_eq!(
+        delivered(&fake),
+        [
+            "a@partner.example",
+            "a@partner.example",
+            "b@partner.example",
+            "b@partner.example"
+        ]
+    );
+}
