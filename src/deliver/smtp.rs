@@ -99,12 +99,17 @@ impl Mailer {
                 Ok(Err(e)) => match classify(&e) {
                     Verdict::Permanent => return Outcome::Failed(e.to_string()),
                     Verdict::Stop => return Outcome::Stop(stop_message(&e, &self.config)),
-                    Verdict::Transient => e.to_string(),
+                    Verdict::Retry => e.to_string(),
+                    // The server may have the message already: sending it again now could
+                    // make several copies. The next run resends it once, same Message-ID.
+                    Verdict::Unknown => return Outcome::Pending(e.to_string()),
                 },
-                Err(_) => format!(
-                    "no answer within send_timeout_secs = {} s (the message may or may not have arrived)",
-                    self.config.send_timeout.as_secs()
-                ),
+                Err(_) => {
+                    return Outcome::Pending(format!(
+                        "no answer within send_timeout_secs = {} s (the message may or may not have arrived)",
+                        self.config.send_timeout.as_secs()
+                    ));
+                }
             };
             let next = {
                 let mut jitter = self
@@ -131,13 +136,20 @@ impl Mailer {
 }
 
 enum Verdict {
+    /// Refused for good, for this message.
     Permanent,
-    Transient,
+    /// Not accepted, provably (a 4xx reply, or no connection at all): try again in this run.
+    Retry,
+    /// The connection broke or went silent mid-session: the message may have arrived.
+    Unknown,
+    /// No message will get past this.
     Stop,
 }
 
 /// 5xx is permanent for the recipient, except authentication answers, which no message will
-/// get past. TLS failures and a missing STARTTLS stop everything: no plaintext fallback.
+/// get past. TLS failures and a missing STARTTLS stop everything: no plaintext fallback. A 4xx
+/// reply or a refused connection proves the message was not taken and is retried at once; a
+/// connection lost or silent mid-session is an unknown outcome, left for the next run.
 fn classify(error: &lettre::transport::smtp::Error) -> Verdict {
     let code = error.status().map(|c| c.to_string());
     if error.is_permanent() {
@@ -146,11 +158,43 @@ fn classify(error: &lettre::transport::smtp::Error) -> Verdict {
         } else {
             Verdict::Permanent
         }
-    } else if error.is_tls() || error.is_client() || is_certificate_error(error) {
+    } else if error.is_transient() {
+        Verdict::Retry
+    } else if error.is_tls() || is_certificate_error(error) {
         Verdict::Stop
+    } else if error.is_client() {
+        let text = error.to_string().to_ascii_lowercase();
+        if text.contains("starttls") || text.contains("authentication") {
+            Verdict::Stop
+        } else {
+            // e.g. an address or body the server cannot take: this message only.
+            Verdict::Permanent
+        }
+    } else if never_connected(error) {
+        Verdict::Retry
     } else {
-        Verdict::Transient
+        Verdict::Unknown
     }
+}
+
+/// Whether the error happened before a session existed (refused, unreachable, no such host).
+fn never_connected(error: &lettre::transport::smtp::Error) -> bool {
+    use std::io::ErrorKind;
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::NotFound
+            );
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// lettre reports a failed TLS handshake as a connection error; the rustls error inside it
@@ -179,10 +223,13 @@ fn is_certificate_error(error: &lettre::transport::smtp::Error) -> bool {
 }
 
 fn stop_message(error: &lettre::transport::smtp::Error, config: &SmtpConfig) -> String {
+    let text = error.to_string().to_ascii_lowercase();
     let hint = if error.is_tls() || is_certificate_error(error) {
         "the TLS connection failed (certificate not trusted or wrong host name?); set mail.smtp.ca_file for a private relay"
-    } else if error.is_client() {
+    } else if text.contains("starttls") {
         "the server does not offer STARTTLS, which mail.smtp.tls = \"starttls\" requires; nothing was sent, no credentials left this machine"
+    } else if text.contains("authentication") {
+        "the server offers no login method this program supports (PLAIN or LOGIN) on this connection"
     } else {
         "the server refused the login: check mail.smtp.username and the password"
     };

@@ -235,7 +235,8 @@ async fn d6_p1_a_connection_lost_after_the_final_dot_is_resent_next_run_with_the
         ..Script::default()
     })
     .await;
-    let job = job(&fake, &RECIPIENTS[..1], "");
+    // attempts = 3: an unknown outcome is still not retried within the run
+    let job = job(&fake, &RECIPIENTS[..1], "attempts = 3");
     let output = run(&job).await;
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert_eq!(fake.data_ends(), 1);
@@ -258,13 +259,18 @@ async fn d7_an_answer_to_data_slower_than_the_send_timeout_leaves_the_message_pe
         ..Script::default()
     })
     .await;
-    let job = job(&fake, &RECIPIENTS[..1], "send_timeout_secs = 1");
+    let job = job(
+        &fake,
+        &RECIPIENTS[..1],
+        "send_timeout_secs = 1\nattempts = 3",
+    );
     let started = std::time::Instant::now();
     let output = run(&job).await;
     let log = stderr(&output);
     assert_eq!(output.status.code(), Some(3), "{log}");
     assert!(log.contains("send_timeout_secs = 1"), "{log}");
     assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(fake.data_ends(), 1, "not sent again in the same run");
 }
 
 #[tokio::test(flavor = "multi_thread")]
