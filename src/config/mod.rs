@@ -183,6 +183,21 @@ pub enum ConfigError {
     },
 }
 
+/// The parser's message with the line and column, but never the line's text: a secret
+/// written into the file by mistake must not reach a log.
+fn parse_message(error: &toml::de::Error, text: &str) -> String {
+    let message = error.message().trim_end();
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
 /// Loads and validates the config file; secrets may come from the environment.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -201,7 +216,7 @@ pub fn from_toml(
 ) -> Result<Config, ConfigError> {
     let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: e.to_string().trim_end().to_owned(),
+        message: parse_message(&e, text),
     })?;
     raw.validate(path, env)
 }

@@ -463,7 +463,13 @@ impl RawMail {
             ));
         }
         let transport = match (self.transport, self.smtp) {
-            (RawTransport::File, _) => Transport::File,
+            (RawTransport::File, None) => Transport::File,
+            (RawTransport::File, Some(_)) => {
+                return Err(origin.invalid(
+                    "mail.smtp",
+                    "is set but mail.transport is \"file\" (the default), so nothing would be sent: set transport = \"smtp\", or remove [mail.smtp]",
+                ));
+            }
             (RawTransport::Smtp, Some(smtp)) => Transport::Smtp(Box::new(smtp.validate(origin)?)),
             (RawTransport::Smtp, None) => {
                 return Err(origin.invalid(
@@ -523,10 +529,12 @@ impl RawSmtp {
                         format!("cannot read {}: {e}", path.display()),
                     )
                 })?;
-                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                let parsed = pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----")
+                    && lettre::transport::smtp::client::Certificate::from_pem(&pem).is_ok();
+                if !parsed {
                     return Err(origin.invalid(
                         "mail.smtp.ca_file",
-                        format!("{} holds no PEM certificate", path.display()),
+                        format!("{} holds no readable PEM certificate", path.display()),
                     ));
                 }
                 Some(pem)

@@ -156,7 +156,11 @@ fn smtp_config(smtp: &str) -> String {
 
 #[test]
 fn smtp_settings_that_would_expose_credentials_or_cannot_work_are_refused() {
-    let cases: [(&str, &[&str]); 6] = [
+    let cases: [(&str, &[&str]); 7] = [
+        (
+            "host = \"smtp.example\"\nca_file = \"broken.pem\"\n",
+            &["mail.smtp.ca_file", "broken.pem"],
+        ),
         (
             "host = \"smtp.example\"\ntls = \"none\"\n",
             &["mail.smtp.tls", "loopback"],
@@ -175,7 +179,7 @@ fn smtp_settings_that_would_expose_credentials_or_cannot_work_are_refused() {
         ),
         (
             "host = \"smtp.example\"\nca_file = \"pw\"\n",
-            &["mail.smtp.ca_file", "no PEM certificate"],
+            &["mail.smtp.ca_file", "no readable PEM certificate"],
         ),
         (
             "host = \"smtp.example\"\ntls = \"ssl\"\n",
@@ -186,6 +190,11 @@ fn smtp_settings_that_would_expose_credentials_or_cannot_work_are_refused() {
         let config = smtp_config(smtp);
         let job = Job::new(&config, &quirks_page());
         std::fs::write(job.path().join("pw"), "password\n").unwrap();
+        std::fs::write(
+            job.path().join("broken.pem"),
+            "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
         let output = job.run(&[]);
         let log = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{smtp}: {log}");
@@ -199,4 +208,26 @@ fn smtp_settings_that_would_expose_credentials_or_cannot_work_are_refused() {
     );
     let log = stderr(&job.run(&[]));
     assert!(log.contains("[mail.smtp]"), "{log}");
+}
+
+#[test]
+fn an_smtp_section_with_the_file_transport_is_refused_rather_than_silently_not_sending() {
+    let config = format!("{BASE_CONFIG}\n[mail.smtp]\nhost = \"smtp.example\"\n");
+    assert_config_error(&config, &["mail.smtp", "transport = \"smtp\""]);
+}
+
+#[test]
+fn a_parse_error_names_the_line_but_never_echoes_its_text() {
+    let config = BASE_CONFIG.replace("[mail]\n", "[mail]\npassword = \"Canary-S3cret-Value\n");
+    let job = Job::new(&config, &quirks_page());
+    let output = job.run(&[]);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{log}");
+    assert!(log.contains("line 12"), "{log}");
+    assert!(!log.contains("Canary-S3cret-Value"), "{log}");
+    let config = BASE_CONFIG.replace("[mail]\n", "[mail]\npassword = \"Canary-S3cret-Value\"\n");
+    let job = Job::new(&config, &quirks_page());
+    let log = stderr(&job.run(&[]));
+    assert!(log.contains("password") && log.contains("line 12"), "{log}");
+    assert!(!log.contains("Canary-S3cret-Value"), "{log}");
 }

@@ -48,6 +48,9 @@ pub enum GraphError {
     /// A page we cannot use: not JSON, too large, a nextLink we refuse, a paging loop.
     #[error("{0}")]
     BadPage(String),
+    /// More pages than the configured cap.
+    #[error("more than max_pages = {0} pages; raise it if the tenant really has that many alerts")]
+    TooManyPages(usize),
     /// A page whose body exceeds the configured cap.
     #[error("{path}: the response is larger than max_page_bytes = {limit} bytes")]
     TooLarge { path: String, limit: usize },
@@ -67,6 +70,7 @@ impl GraphError {
                 | Self::Forbidden { .. }
                 | Self::Rejected { .. }
                 | Self::TooLarge { .. }
+                | Self::TooManyPages(_)
         )
     }
 }

@@ -28,11 +28,7 @@ impl Guard {
     /// Records a request for `url`; fails on a repeat or past the cap.
     pub fn visit(&mut self, url: &Url) -> Result<(), GraphError> {
         if self.seen.len() >= self.max_pages {
-            return Err(GraphError::BadPage(format!(
-                "more than max_pages = {} pages; stopped at {}",
-                self.max_pages,
-                url.path()
-            )));
+            return Err(GraphError::TooManyPages(self.max_pages));
         }
         if !self.seen.insert(url.as_str().to_owned()) {
             return Err(GraphError::BadPage(format!(

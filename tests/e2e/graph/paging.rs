@@ -78,6 +78,7 @@ async fn b8_more_pages_than_the_cap_fail_the_run() {
     }
     let err = h.collect().await.unwrap_err();
     assert!(err.to_string().contains("max_pages = 3"), "{err}");
+    assert!(err.is_permanent(), "a limit the config sets: exit 2");
     assert_eq!(h.page_requests().await.len(), 3);
 }
 
