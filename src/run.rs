@@ -67,7 +67,7 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
     info!(digest_date = %date, %as_of, dry_run = request.dry_run, force = request.force, "run started");
 
     if request.dry_run {
-        let (summary, _) = prepare(&config, as_of, &date).await?;
+        let (summary, _) = prepare(&config, as_of, &date, 0, true).await?;
         info!("dry run: nothing recorded, nothing sent");
         return Ok(summary);
     }
@@ -109,7 +109,8 @@ async fn prepare_and_deliver(
     date: &str,
 ) -> Result<Summary, Failure> {
     let rfc3339 = as_of.to_rfc3339();
-    let already = state.ledger.is_prepared(date).or_exit(Exit::Config)?;
+    let generation = state.ledger.generation(date).or_exit(Exit::Config)?;
+    let already = generation.is_some();
     let mut summary = if already && !request.force {
         info!(digest_date = %date, "the digest for this date was already prepared; sending only what is still pending");
         Summary {
@@ -118,7 +119,8 @@ async fn prepare_and_deliver(
             ..Summary::default()
         }
     } else {
-        let (summary, prepared) = prepare(config, as_of, date).await?;
+        let next = generation.map_or(0, |g| g + 1);
+        let (summary, prepared) = prepare(config, as_of, date, next, false).await?;
         state
             .ledger
             .record_prepared(run_id, &prepared.as_prepared(date, &rfc3339), already)
@@ -192,6 +194,7 @@ async fn deliver(config: &Config, state: &State, summary: &mut Summary) -> Resul
 
 /// The files of a prepared digest and the deliveries to record.
 struct PreparedFiles {
+    generation: u32,
     alert_ids: Vec<String>,
     deliveries: Vec<NewDelivery>,
 }
@@ -201,17 +204,21 @@ impl PreparedFiles {
         Prepared {
             digest_date: date,
             as_of,
+            generation: self.generation,
             alert_ids: &self.alert_ids,
             deliveries: self.deliveries.clone(),
         }
     }
 }
 
-/// Collects, digests, renders and writes every report and message.
+/// Collects, digests, renders and writes every report and message. A dry run writes to
+/// `<date>.dry-run/`, so it never changes the `.eml` files that pending deliveries will send.
 async fn prepare(
     config: &Config,
     as_of: DateTime<Utc>,
     date: &str,
+    generation: u32,
+    dry_run: bool,
 ) -> Result<(Summary, PreparedFiles), Failure> {
     let tz = config.digest.timezone;
     let collected = source::collect(&config.source).await.map_err(|e| Failure {
@@ -250,17 +257,25 @@ async fn prepare(
             from: &config.mail.from,
             digest_date: date,
             as_of,
+            generation,
         };
         message::build_all(envelope, &config.mail.to, &reports).or_exit(Exit::Internal)?
     };
 
-    let folder = RunFolder::create(&config.digest.output_dir, date).or_exit(Exit::Config)?;
+    let folder_name = if dry_run {
+        format!("{date}.dry-run")
+    } else {
+        date.to_owned()
+    };
+    let folder =
+        RunFolder::create(&config.digest.output_dir, &folder_name).or_exit(Exit::Config)?;
     let files = deliver::write_all(&folder, &reports, &messages).or_exit(Exit::Config)?;
     let mail_dir = folder.mail_dir();
     let deliveries = messages
         .iter()
         .map(|m| NewDelivery {
             recipient: m.recipient.email.to_string().to_lowercase(),
+            address: m.recipient.email.to_string(),
             sender: config.mail.from.email.to_string(),
             message_id: m.message_id.clone(),
             eml_path: std::path::absolute(mail_dir.join(&m.file_name))
@@ -293,6 +308,7 @@ async fn prepare(
     Ok((
         summary,
         PreparedFiles {
+            generation,
             alert_ids,
             deliveries,
         },

@@ -28,7 +28,8 @@ const MIGRATIONS: &[&str] = &[r"
         prepared_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
         run_id      INTEGER NOT NULL REFERENCES runs (id),
         alerts      INTEGER NOT NULL,
-        messages    INTEGER NOT NULL
+        messages    INTEGER NOT NULL,
+        generation  INTEGER NOT NULL DEFAULT 0
     );
     CREATE TABLE digest_alerts (
         digest_date TEXT NOT NULL REFERENCES digests (digest_date),
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[r"
     CREATE TABLE deliveries (
         digest_date TEXT NOT NULL REFERENCES digests (digest_date),
         recipient   TEXT NOT NULL,
+        address     TEXT NOT NULL,
         sender      TEXT NOT NULL,
         message_id  TEXT NOT NULL,
         eml_path    TEXT NOT NULL,
@@ -56,13 +58,18 @@ const MIGRATIONS: &[&str] = &[r"
 pub struct Prepared<'a> {
     pub digest_date: &'a str,
     pub as_of: &'a str,
+    /// 0 for the first preparation of a date, then 1, 2… for each forced one.
+    pub generation: u32,
     pub alert_ids: &'a [String],
     pub deliveries: Vec<NewDelivery>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelivery {
+    /// The recipient's address, lower-cased: the key.
     pub recipient: String,
+    /// The address as configured, for RCPT TO (a local part may be case-sensitive).
+    pub address: String,
     pub sender: String,
     pub message_id: String,
     pub eml_path: PathBuf,
@@ -73,6 +80,7 @@ pub struct NewDelivery {
 pub struct Pending {
     pub digest_date: String,
     pub recipient: String,
+    pub address: String,
     pub sender: String,
     pub message_id: String,
     pub eml_path: PathBuf,
@@ -166,15 +174,19 @@ impl Ledger {
 
     /// Whether a digest for this date was prepared (its deliveries recorded).
     pub fn is_prepared(&self, digest_date: &str) -> anyhow::Result<bool> {
+        Ok(self.generation(digest_date)?.is_some())
+    }
+
+    /// The generation of the digest prepared for this date, if any.
+    pub fn generation(&self, digest_date: &str) -> anyhow::Result<Option<u32>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT 1 FROM digests WHERE digest_date = ?1",
+                "SELECT generation FROM digests WHERE digest_date = ?1",
                 [digest_date],
-                |_| Ok(()),
+                |row| row.get(0),
             )
-            .optional()?
-            .is_some())
+            .optional()?)
     }
 
     /// Records a prepared digest and its deliveries as pending, in one transaction. With
@@ -194,13 +206,15 @@ impl Ledger {
             tx.execute("DELETE FROM digests WHERE digest_date = ?1", [date])?;
         }
         tx.execute(
-            "INSERT INTO digests (digest_date, as_of, run_id, alerts, messages) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO digests (digest_date, as_of, run_id, alerts, messages, generation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 date,
                 prepared.as_of,
                 run_id,
                 i64::try_from(prepared.alert_ids.len())?,
-                i64::try_from(prepared.deliveries.len())?
+                i64::try_from(prepared.deliveries.len())?,
+                prepared.generation
             ],
         )?;
         {
@@ -211,12 +225,19 @@ impl Ledger {
                 insert.execute(params![date, id])?;
             }
             let mut insert = tx.prepare(
-                "INSERT INTO deliveries (digest_date, recipient, sender, message_id, eml_path, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+                "INSERT INTO deliveries (digest_date, recipient, address, sender, message_id, eml_path, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
             )?;
             for d in &prepared.deliveries {
                 let eml = d.eml_path.to_str().context("the .eml path is not UTF-8")?;
-                insert.execute(params![date, d.recipient, d.sender, d.message_id, eml])?;
+                insert.execute(params![
+                    date,
+                    d.recipient,
+                    d.address,
+                    d.sender,
+                    d.message_id,
+                    eml
+                ])?;
             }
         }
         tx.commit()?;
@@ -226,17 +247,18 @@ impl Ledger {
     /// Every pending delivery, oldest digest date first.
     pub fn pending(&self) -> anyhow::Result<Vec<Pending>> {
         let mut query = self.conn.prepare(
-            "SELECT digest_date, recipient, sender, message_id, eml_path, attempts
+            "SELECT digest_date, recipient, address, sender, message_id, eml_path, attempts
              FROM deliveries WHERE status = 'pending' ORDER BY digest_date, recipient",
         )?;
         let rows = query.query_map([], |row| {
             Ok(Pending {
                 digest_date: row.get(0)?,
                 recipient: row.get(1)?,
-                sender: row.get(2)?,
-                message_id: row.get(3)?,
-                eml_path: PathBuf::from(row.get::<_, String>(4)?),
-                attempts: row.get(5)?,
+                address: row.get(2)?,
+                sender: row.get(3)?,
+                message_id: row.get(4)?,
+                eml_path: PathBuf::from(row.get::<_, String>(5)?),
+                attempts: row.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -325,11 +347,13 @@ mod tests {
         Prepared {
             digest_date: date,
             as_of: "2026-11-29T07:00:00Z",
+            generation: 0,
             alert_ids: ids,
             deliveries: recipients
                 .iter()
                 .map(|r| NewDelivery {
                     recipient: (*r).to_owned(),
+                    address: (*r).to_owned(),
                     sender: "digest@partner.example".to_owned(),
                     message_id: format!("<{r}>"),
                     eml_path: PathBuf::from(format!("/out/{date}/mail/{r}.eml")),

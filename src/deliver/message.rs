@@ -29,6 +29,9 @@ pub struct Envelope<'a> {
     pub from: &'a Mailbox,
     pub digest_date: &'a str,
     pub as_of: DateTime<Utc>,
+    /// 0 for a digest date's first preparation; a forced one gets a new Message-ID, since
+    /// mailboxes may drop a message whose Message-ID they have already seen.
+    pub generation: u32,
 }
 
 /// Builds one message per recipient, so one rejected address cannot block the others.
@@ -51,6 +54,7 @@ fn build(envelope: Envelope<'_>, to: &Mailbox, reports: &Reports) -> anyhow::Res
     );
     let message_id = message_id(
         envelope.digest_date,
+        envelope.generation,
         &recipient,
         envelope.from.email.domain(),
     );
@@ -90,10 +94,20 @@ fn build(envelope: Envelope<'_>, to: &Mailbox, reports: &Reports) -> anyhow::Res
 }
 
 /// `<digest.2026-11-29.3f2a…@partner.example>`: stable for a digest date and recipient, and
-/// free of the address itself (Message-IDs travel further than the message).
-pub fn message_id(digest_date: &str, recipient: &str, sender_domain: &str) -> String {
+/// free of the address itself (Message-IDs travel further than the message). A forced
+/// preparation (generation 1, 2…) gets `<digest.2026-11-29.g1.3f2a…@…>`.
+pub fn message_id(
+    digest_date: &str,
+    generation: u32,
+    recipient: &str,
+    sender_domain: &str,
+) -> String {
     let hash = fnv1a64(recipient.to_lowercase().as_bytes());
-    format!("<digest.{digest_date}.{hash:016x}@{sender_domain}>")
+    if generation == 0 {
+        format!("<digest.{digest_date}.{hash:016x}@{sender_domain}>")
+    } else {
+        format!("<digest.{digest_date}.g{generation}.{hash:016x}@{sender_domain}>")
+    }
 }
 
 /// A recipient address as a file name: lower case, and anything but letters, digits and
@@ -148,21 +162,23 @@ mod tests {
 
     #[test]
     fn message_ids_are_stable_per_date_and_recipient() {
-        let a = message_id("2026-11-29", "SecOps@Partner.example", "partner.example");
+        let a = message_id("2026-11-29", 0, "SecOps@Partner.example", "partner.example");
         assert_eq!(
             a,
-            message_id("2026-11-29", "secops@partner.example", "partner.example")
+            message_id("2026-11-29", 0, "secops@partner.example", "partner.example")
         );
         assert_ne!(
             a,
-            message_id("2026-11-30", "secops@partner.example", "partner.example")
+            message_id("2026-11-30", 0, "secops@partner.example", "partner.example")
         );
         assert_ne!(
             a,
-            message_id("2026-11-29", "other@partner.example", "partner.example")
+            message_id("2026-11-29", 0, "other@partner.example", "partner.example")
         );
         assert!(a.starts_with("<digest.2026-11-29.") && a.ends_with("@partner.example>"));
         assert!(!a.contains("secops"));
+        let forced = message_id("2026-11-29", 1, "secops@partner.example", "partner.example");
+        assert!(forced.starts_with("<digest.2026-11-29.g1.") && forced != a);
     }
 
     #[test]

@@ -40,13 +40,21 @@ pub async fn send_pending(ledger: &Ledger, mailer: &Mailer) -> anyhow::Result<Se
         let bytes = match std::fs::read(&delivery.eml_path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                let error = format!("cannot read {}: {e}", delivery.eml_path.display());
-                ledger.mark_failed(date, to, &error)?;
-                report.failed.push((date.clone(), to.clone(), error));
-                continue;
+                // Nothing is lost yet: the delivery stays pending until the file is back, or
+                // `--force` prepares the date again.
+                let error = format!(
+                    "cannot read {}, the message to send: {e}; restore it, or run with --force to prepare the digest again",
+                    delivery.eml_path.display()
+                );
+                ledger.note_attempt(date, to, &error)?;
+                report.stopped = Some(error);
+                break;
             }
         };
-        match mailer.send(&delivery.sender, to, &bytes).await {
+        match mailer
+            .send(&delivery.sender, &delivery.address, &bytes)
+            .await
+        {
             Outcome::Sent => {
                 ledger.mark_sent(date, to)?;
                 info!(digest_date = %date, recipient = %smtp::mask(to), "sent");

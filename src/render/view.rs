@@ -209,7 +209,7 @@ impl View {
             groups,
             listed,
             not_listed: digest.alerts.len() - listed,
-            notes: notes(digest, ctx.set_aside),
+            notes: notes(digest, ctx.set_aside, tz),
             portal_url: PORTAL_URL,
             digest_date,
         }
@@ -335,14 +335,14 @@ pub fn subject(prefix: &str, digest_date: &str, d: &Digest) -> String {
     )
 }
 
-fn notes(d: &Digest, set_aside: usize) -> Vec<String> {
+fn notes(d: &Digest, set_aside: usize, tz: Tz) -> Vec<String> {
     let s = d.selection;
     let mut notes = Vec::new();
     if s.older_than_window > 0 {
         notes.push(format!(
             "{} detected before {} (older than the {}-day window) {} still unresolved; see the Partner Center dashboard.",
             plural(s.older_than_window, "alert", "alerts"),
-            d.window.start.format("%Y-%m-%d"),
+            d.window.start.with_timezone(&tz).format("%Y-%m-%d"),
             window_days(d),
             if s.older_than_window == 1 { "is" } else { "are" },
         ));

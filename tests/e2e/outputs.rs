@@ -101,6 +101,7 @@ fn a_dry_run_still_writes_every_file() {
     let job = Job::new(BASE_CONFIG, &quirks_page());
     let log = run_ok(&job, &["--dry-run"]);
     assert!(log.contains("dry_run=true"), "{log}");
+    let folder = job.path().join("out/2026-11-29.dry-run");
     for file in [
         "digest.html",
         "digest.txt",
@@ -108,8 +109,12 @@ fn a_dry_run_still_writes_every_file() {
         "summary.csv",
         "mail/duty@partner.example.eml",
     ] {
-        assert!(job.day("2026-11-29").join(file).is_file(), "{file}");
+        assert!(folder.join(file).is_file(), "{file}");
     }
+    assert!(
+        !job.day("2026-11-29").exists(),
+        "a dry run never touches the folder that pending deliveries send from"
+    );
 }
 
 #[test]

@@ -524,4 +524,44 @@ async fn force_sends_the_digest_date_again_to_every_recipient() {
             "b@partner.example"
         ]
     );
+    // mailboxes may drop a message whose Message-ID they have seen: a forced digest is new
+    let ids: Vec<String> = fake.messages().iter().map(message_id).collect();
+    assert_ne!(ids[0], ids[2]);
+    assert!(ids[2].starts_with("digest.2026-11-29.g1."), "{ids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_eml_stops_sending_and_keeps_the_delivery_pending() {
+    let fake = FakeSmtp::start(Script {
+        greeting: vec![Reply::code(421, "4.3.2 busy")],
+        ..Script::default()
+    })
+    .await;
+    let job = job(&fake, &RECIPIENTS[..1], "");
+    assert_eq!(run(&job).await.status.code(), Some(3));
+    std::fs::remove_file(job.day("2026-11-29").join("mail/a@partner.example.eml")).unwrap();
+    let output = run(&job).await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("a@partner.example.eml") && log.contains("--force"),
+        "{log}"
+    );
+    let ledger =
+        csp_alert_digest::deliver::ledger::Ledger::open(&job.path().join("state")).unwrap();
+    assert_eq!(ledger.pending().unwrap().len(), 1, "nothing marked failed");
+    assert!(fake.messages().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_envelope_recipient_keeps_the_case_it_was_configured_with() {
+    let fake = FakeSmtp::start(Script::default()).await;
+    let job = job(&fake, &["SecOps.Team@Partner.example"], "");
+    assert_eq!(run(&job).await.status.code(), Some(0));
+    assert_eq!(fake.messages()[0].rcpt_to, ["SecOps.Team@Partner.example"]);
+    assert!(
+        job.day("2026-11-29")
+            .join("mail/secops.team@partner.example.eml")
+            .is_file()
+    );
 }
