@@ -61,20 +61,22 @@ fn build(envelope: Envelope<'_>, to: &Mailbox, reports: &Reports) -> anyhow::Res
     let boundary = |part: &str| format!("=_csp-alert-digest_{part}_{seed}");
 
     let csv = ContentType::parse("text/csv; charset=utf-8").context("text/csv content type")?;
-    let body = MultiPart::mixed()
-        .boundary(boundary("mixed"))
-        .multipart(
-            MultiPart::alternative()
-                .boundary(boundary("alt"))
-                .singlepart(SinglePart::plain(reports.text.clone()))
-                .singlepart(SinglePart::html(reports.html.clone())),
-        )
-        .singlepart(
+    let mut body = MultiPart::mixed().boundary(boundary("mixed")).multipart(
+        MultiPart::alternative()
+            .boundary(boundary("alt"))
+            .singlepart(SinglePart::plain(reports.text.clone()))
+            .singlepart(SinglePart::html(reports.html.clone())),
+    );
+    if reports.attachments.alerts_csv.is_some() {
+        body = body.singlepart(
             Attachment::new("alerts.csv".to_owned()).body(reports.alerts_csv.clone(), csv.clone()),
-        )
-        .singlepart(
+        );
+    }
+    if reports.attachments.summary_csv.is_some() {
+        body = body.singlepart(
             Attachment::new("summary.csv".to_owned()).body(reports.summary_csv.clone(), csv),
         );
+    }
 
     let message = Message::builder()
         .from(envelope.from.clone())

@@ -7,7 +7,7 @@ pub mod html;
 pub mod text;
 pub mod view;
 
-pub use view::{Context, View};
+pub use view::{Attachments, Context, View};
 
 use crate::digest::Digest;
 
@@ -19,36 +19,50 @@ pub struct Reports {
     pub text: String,
     pub alerts_csv: Vec<u8>,
     pub summary_csv: Vec<u8>,
+    /// Which CSVs go into the email (all of them are written to the run folder).
+    pub attachments: Attachments,
 }
+
+/// The CSVs are attached only while together they stay under this (5 MiB, about 6.8 MB once
+/// base64-encoded), so the message passes common relay limits (10 MB and up) however many
+/// alerts there are. Larger ones stay in the run folder, and the email says so.
+pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
 
 /// Gmail clips messages whose HTML passes ~102 KB; the digest's HTML stays under this.
 pub const HTML_BUDGET: usize = 90_000;
 
 /// Renders every report of `digest`.
 pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
-    let (view, html) = fit_html(digest, ctx)?;
-    let text = text::render(&view)?;
-    let date = view.digest_date.as_str();
+    let date = ctx.digest_date.format("%Y-%m-%d").to_string();
     let mut alerts_csv = Vec::new();
-    csv::write_alerts(&mut alerts_csv, digest, date)?;
+    csv::write_alerts(&mut alerts_csv, digest, &date)?;
     let mut summary_csv = Vec::new();
-    csv::write_summary(&mut summary_csv, digest, date)?;
+    csv::write_summary(&mut summary_csv, digest, &date)?;
+    let attachments =
+        Attachments::fitting(alerts_csv.len(), summary_csv.len(), MAX_ATTACHMENT_BYTES);
+    let (view, html) = fit_html(digest, ctx, attachments)?;
+    let text = text::render(&view)?;
     Ok(Reports {
         view,
         html,
         text,
         alerts_csv,
         summary_csv,
+        attachments,
     })
 }
 
 /// Lists as many alerts as fit the HTML budget, up to [`view::MAX_LISTED_ALERTS`]. Rows vary in
 /// size (titles, group headers), so it measures rather than guesses: each try scales the count
 /// by how far over budget the last one was.
-fn fit_html(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<(View, String)> {
+fn fit_html(
+    digest: &Digest,
+    ctx: &Context<'_>,
+    attachments: Attachments,
+) -> anyhow::Result<(View, String)> {
     let mut listed = view::MAX_LISTED_ALERTS;
     loop {
-        let view = View::build(digest, ctx, listed);
+        let view = View::build(digest, ctx, listed, attachments);
         let html = html::render(&view)?;
         if html.len() <= HTML_BUDGET || listed == 0 {
             return Ok((view, html));

@@ -24,6 +24,29 @@ pub const MAX_LISTED_TYPES: usize = 25;
 const MAX_TITLE_CHARS: usize = 120;
 const MAX_RESOURCE_CHARS: usize = 60;
 
+/// Which CSVs the email carries; the others stay in the run folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attachments {
+    pub alerts_csv: Option<usize>,
+    pub summary_csv: Option<usize>,
+    /// Sizes, for the note when one is left out.
+    pub alerts_bytes: usize,
+    pub summary_bytes: usize,
+}
+
+impl Attachments {
+    /// Both if they fit `max` together; else the summary alone if it fits; else neither.
+    pub fn fitting(alerts: usize, summary: usize, max: usize) -> Self {
+        let both = alerts + summary <= max;
+        Self {
+            alerts_csv: both.then_some(alerts),
+            summary_csv: (summary <= max).then_some(summary),
+            alerts_bytes: alerts,
+            summary_bytes: summary,
+        }
+    }
+}
+
 /// What the view needs besides the digest.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
@@ -54,6 +77,9 @@ pub struct View {
     pub groups: Vec<PartnerView>,
     pub listed: usize,
     pub not_listed: usize,
+    /// "the attached alerts.csv", or where it is when too large to attach.
+    pub alerts_csv_where: String,
+    pub summary_csv_where: String,
     /// Facts about what the digest does not show, one sentence each.
     pub notes: Vec<String>,
     pub portal_url: &'static str,
@@ -116,7 +142,12 @@ pub struct AlertRow {
 
 impl View {
     /// Builds the view listing at most `max_listed` alerts in the drill-down.
-    pub fn build(digest: &Digest, ctx: &Context<'_>, max_listed: usize) -> Self {
+    pub fn build(
+        digest: &Digest,
+        ctx: &Context<'_>,
+        max_listed: usize,
+        attachments: Attachments,
+    ) -> Self {
         let tz = ctx.timezone;
         let totals = digest.totals;
         let types: Vec<TypeRow> = digest
@@ -133,62 +164,7 @@ impl View {
             })
             .collect();
 
-        // The listed alerts are the most urgent ones: the first `max_listed` in digest order,
-        // shown in their groups.
-        let mut groups = Vec::new();
-        for p in &digest.partners {
-            let mut customers = Vec::new();
-            for c in &p.customers {
-                let mut subscriptions = Vec::new();
-                for s in &c.subscriptions {
-                    let take = s.alerts.partition_point(|&i| i < max_listed);
-                    if take == 0 {
-                        continue;
-                    }
-                    subscriptions.push(SubscriptionView {
-                        label: s
-                            .subscription_id
-                            .as_deref()
-                            .map_or_else(|| "Unknown subscription".to_owned(), display::short_id),
-                        id: id_or_unknown(s.subscription_id.as_deref()),
-                        tally: s.tally,
-                        count: alert_count(s.tally.alerts),
-                        alerts: s.alerts[..take]
-                            .iter()
-                            .map(|&i| alert_row(&digest.alerts[i], tz))
-                            .collect(),
-                    });
-                }
-                if !subscriptions.is_empty() {
-                    customers.push(CustomerView {
-                        label: c
-                            .tenant_id
-                            .as_deref()
-                            .map_or_else(|| "Unknown customer".to_owned(), display::short_id),
-                        id: id_or_unknown(c.tenant_id.as_deref()),
-                        tally: c.tally,
-                        count: alert_count(c.tally.alerts),
-                        subscriptions,
-                    });
-                }
-            }
-            if !customers.is_empty() {
-                let (label, id) = match &p.partner {
-                    Partner::Direct => ("Direct customers".to_owned(), String::new()),
-                    Partner::Reseller(id) => (
-                        format!("Reseller {}", display::short_id(id)),
-                        display::line(id, 80),
-                    ),
-                };
-                groups.push(PartnerView {
-                    label,
-                    id,
-                    tally: p.tally,
-                    count: alert_count(p.tally.alerts),
-                    customers,
-                });
-            }
-        }
+        let groups = groups(digest, tz, max_listed);
         let listed = max_listed.min(digest.alerts.len());
 
         let digest_date = ctx.digest_date.format("%Y-%m-%d").to_string();
@@ -209,11 +185,107 @@ impl View {
             groups,
             listed,
             not_listed: digest.alerts.len() - listed,
-            notes: notes(digest, ctx.set_aside, tz),
+            notes: {
+                let mut notes = notes(digest, ctx.set_aside, tz);
+                for (name, attached, bytes) in [
+                    (
+                        "alerts.csv",
+                        attachments.alerts_csv,
+                        attachments.alerts_bytes,
+                    ),
+                    (
+                        "summary.csv",
+                        attachments.summary_csv,
+                        attachments.summary_bytes,
+                    ),
+                ] {
+                    if attached.is_none() {
+                        notes.push(format!(
+                            "{name} ({:.1} MB) is too large to attach; it is saved with this digest's reports on the machine that made it.",
+                            megabytes(bytes)
+                        ));
+                    }
+                }
+                notes
+            },
+            alerts_csv_where: csv_where("alerts.csv", attachments.alerts_csv),
+            summary_csv_where: csv_where("summary.csv", attachments.summary_csv),
             portal_url: PORTAL_URL,
             digest_date,
         }
     }
+}
+
+/// The drill-down: the most urgent alerts (the first `max_listed` in digest order), shown in
+/// their partner, customer and subscription groups.
+fn groups(digest: &Digest, tz: Tz, max_listed: usize) -> Vec<PartnerView> {
+    let mut groups = Vec::new();
+    for p in &digest.partners {
+        let mut customers = Vec::new();
+        for c in &p.customers {
+            let mut subscriptions = Vec::new();
+            for s in &c.subscriptions {
+                let take = s.alerts.partition_point(|&i| i < max_listed);
+                if take == 0 {
+                    continue;
+                }
+                subscriptions.push(SubscriptionView {
+                    label: s
+                        .subscription_id
+                        .as_deref()
+                        .map_or_else(|| "Unknown subscription".to_owned(), display::short_id),
+                    id: id_or_unknown(s.subscription_id.as_deref()),
+                    tally: s.tally,
+                    count: alert_count(s.tally.alerts),
+                    alerts: s.alerts[..take]
+                        .iter()
+                        .map(|&i| alert_row(&digest.alerts[i], tz))
+                        .collect(),
+                });
+            }
+            if !subscriptions.is_empty() {
+                customers.push(CustomerView {
+                    label: c
+                        .tenant_id
+                        .as_deref()
+                        .map_or_else(|| "Unknown customer".to_owned(), display::short_id),
+                    id: id_or_unknown(c.tenant_id.as_deref()),
+                    tally: c.tally,
+                    count: alert_count(c.tally.alerts),
+                    subscriptions,
+                });
+            }
+        }
+        if !customers.is_empty() {
+            let (label, id) = match &p.partner {
+                Partner::Direct => ("Direct customers".to_owned(), String::new()),
+                Partner::Reseller(id) => (
+                    format!("Reseller {}", display::short_id(id)),
+                    display::line(id, 80),
+                ),
+            };
+            groups.push(PartnerView {
+                label,
+                id,
+                tally: p.tally,
+                count: alert_count(p.tally.alerts),
+                customers,
+            });
+        }
+    }
+    groups
+}
+
+fn csv_where(name: &str, attached: Option<usize>) -> String {
+    match attached {
+        Some(_) => format!("the attached {name}"),
+        None => format!("{name}, saved with the reports (too large to attach)"),
+    }
+}
+
+fn megabytes(bytes: usize) -> f64 {
+    // exact for any realistic size; the note shows one decimal
+    f64::from(u32::try_from(bytes / 1024).unwrap_or(u32::MAX)) / 1024.0
 }
 
 fn window_days(digest: &Digest) -> u32 {
@@ -417,7 +489,7 @@ mod tests {
             ("a-low", "a", "low"),
             ("b-med", "b", "medium"),
         ]);
-        let view = View::build(&digest, &ctx(), 2);
+        let view = View::build(&digest, &ctx(), 2, Attachments::fitting(1, 1, 10));
         let listed: Vec<(&str, Vec<&str>)> = view.groups[0]
             .customers
             .iter()

@@ -59,3 +59,35 @@ fn listed_and_more(report: &str) -> (usize, usize) {
     let more = sentence.1.split(' ').next().unwrap();
     (sentence.0.parse().unwrap(), more.parse().unwrap())
 }
+
+#[test]
+fn csvs_too_large_to_attach_stay_in_the_run_folder_and_the_email_says_so() {
+    // 3,000 alerts with 2 KB descriptions: alerts.csv passes the 5 MiB attachment limit
+    let page = many_alerts(3000).replace(
+        "\"alertType\"",
+        &format!("\"description\":\"{}\",\"alertType\"", "d".repeat(2000)),
+    );
+    let job = Job::new(BASE_CONFIG, &page);
+    let output = job.run(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let day = job.day("2026-11-29");
+    let csv = std::fs::metadata(day.join("alerts.csv")).unwrap().len();
+    assert!(csv > 5 * 1024 * 1024, "alerts.csv is {csv} bytes");
+    let eml = std::fs::read(day.join("mail/secops@partner.example.eml")).unwrap();
+    assert!(
+        eml.len() < 1024 * 1024,
+        "the message is {} bytes",
+        eml.len()
+    );
+    let message = mail_parser::MessageParser::default().parse(&eml).unwrap();
+    let names: Vec<_> = message
+        .attachments()
+        .filter_map(mail_parser::MimeHeaders::attachment_name)
+        .collect();
+    assert_eq!(names, ["summary.csv"]);
+    let text = message.body_text(0).unwrap();
+    assert!(
+        text.contains("alerts.csv (") && text.contains("too large to attach"),
+        "{text}"
+    );
+}
