@@ -28,6 +28,18 @@ pub enum LogFormat {
 pub enum Command {
     /// Collect, digest, render and deliver today's digest.
     Run(RunArgs),
+    /// Validate the config and probe each dependency without sending anything.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The TOML config file.
+    #[arg(long, env = "CSP_DIGEST_CONFIG", value_name = "FILE")]
+    pub config: PathBuf,
+    /// Validate the config and the local folders only; no network.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, clap::Args)]

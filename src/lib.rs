@@ -12,6 +12,7 @@ pub mod retry;
 pub mod source;
 
 pub mod as_of;
+pub mod check;
 pub mod cli;
 pub mod exit;
 pub mod logging;

@@ -1,12 +1,12 @@
-//! The binary: parse arguments, set up logging, run, and map the outcome to an exit code.
+//! The binary: parse arguments, set up logging, run the command, and map the outcome to an
+//! exit code.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use csp_alert_digest::cli::{Cli, Command, LogFormat};
-use csp_alert_digest::exit::{Exit, Failure};
-use csp_alert_digest::logging;
-use csp_alert_digest::run::{self, Summary};
+use csp_alert_digest::exit::Exit;
+use csp_alert_digest::{check, logging, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -17,38 +17,21 @@ async fn main() -> ExitCode {
     // and the documented exit code for it is 1. SIGTERM ends the run with exit code 3.
     // A local task: the ledger's SQLite connection stays on this thread.
     let local = tokio::task::LocalSet::new();
-    let task = local.spawn_local(dispatch(cli.command));
-    let outcome = local
+    let task = local.spawn_local(dispatch(cli.command, log_format));
+    let exit = local
         .run_until(async {
             tokio::select! {
-                joined = task => joined.map_err(|_| Exit::Internal),
+                joined = task => joined.unwrap_or(Exit::Internal),
                 signal = terminated() => {
                     // Every ledger write is its own transaction and a delivery is marked sent
                     // only after the server accepted it, so stopping here loses nothing.
                     tracing::warn!(signal, "stopped by a signal; pending deliveries stay pending");
-                    Err(Exit::Transient)
+                    Exit::Transient
                 }
             }
         })
         .await;
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(exit) => return ExitCode::from(exit.code()),
-    };
-    match outcome {
-        Ok(summary) => {
-            summary.log();
-            ExitCode::from(summary.exit.code())
-        }
-        Err(failure) => {
-            // Printed once: as a JSON event for collectors, else as one plain line.
-            match log_format {
-                LogFormat::Json => tracing::error!(exit_code = failure.exit.code(), "{failure}"),
-                LogFormat::Text => eprintln!("csp-alert-digest: error: {failure}"),
-            }
-            ExitCode::from(failure.exit.code())
-        }
-    }
+    ExitCode::from(exit.code())
 }
 
 /// Resolves on SIGTERM (Kubernetes, systemd) or SIGINT.
@@ -63,17 +46,40 @@ async fn terminated() -> &'static str {
     }
 }
 
-async fn dispatch(command: Command) -> Result<Summary, Failure> {
+async fn dispatch(command: Command, log_format: LogFormat) -> Exit {
     match command {
         Command::Run(args) => {
-            run::run(&run::Request {
+            let outcome = run::run(&run::Request {
                 config: &args.config,
                 as_of: args.as_of.as_deref(),
                 dry_run: args.dry_run,
                 force: args.force,
                 now: chrono::Utc::now(),
             })
-            .await
+            .await;
+            match outcome {
+                Ok(summary) => {
+                    summary.log();
+                    summary.exit
+                }
+                Err(failure) => {
+                    // Printed once: as a JSON event for collectors, else as one plain line.
+                    match log_format {
+                        LogFormat::Json => {
+                            tracing::error!(exit_code = failure.exit.code(), "{failure}");
+                        }
+                        LogFormat::Text => eprintln!("csp-alert-digest: error: {failure}"),
+                    }
+                    failure.exit
+                }
+            }
+        }
+        Command::Check(args) => {
+            let (probes, exit) = check::check(&args.config, args.offline).await;
+            for probe in &probes {
+                println!("{}", probe.line());
+            }
+            exit
         }
     }
 }

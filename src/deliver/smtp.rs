@@ -76,6 +76,27 @@ impl Mailer {
         })
     }
 
+    /// Connects, with TLS and login as configured, and says NOOP: no message is sent.
+    /// `Ok` or the outcome that a send would have had.
+    pub async fn probe(&self) -> Result<(), Outcome> {
+        match tokio::time::timeout(self.config.send_timeout, self.transport.test_connection()).await
+        {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(Outcome::Pending(
+                "the server did not answer NOOP".to_owned(),
+            )),
+            Ok(Err(e)) => Err(match classify(&e) {
+                Verdict::Stop => Outcome::Stop(stop_message(&e, &self.config)),
+                Verdict::Permanent => Outcome::Failed(e.to_string()),
+                Verdict::Retry | Verdict::Unknown => Outcome::Pending(e.to_string()),
+            }),
+            Err(_) => Err(Outcome::Pending(format!(
+                "no answer within send_timeout_secs = {} s",
+                self.config.send_timeout.as_secs()
+            ))),
+        }
+    }
+
     /// Sends `message` (a whole `.eml`) from `sender` to `recipient`, retrying transient
     /// failures with backoff.
     pub async fn send(&self, sender: &str, recipient: &str, message: &[u8]) -> Outcome {

@@ -126,6 +126,33 @@ async fn collect_pages(
     Ok(collected)
 }
 
+/// Gets a token and reads the first page only: what `check` does to prove the credentials,
+/// the permission and the endpoint, without collecting everything. Returns the alerts on it.
+pub async fn probe(config: &GraphConfig, http: &Http) -> Result<usize, GraphError> {
+    let tokens = TokenSource::new(
+        config.login_url.as_str(),
+        &config.tenant_id,
+        &config.client_id,
+        config.graph_url.as_str(),
+        config.credential.clone(),
+    );
+    let url = format!(
+        "{}{ALERTS_PATH}",
+        config.graph_url.as_str().trim_end_matches('/')
+    );
+    let url = reqwest::Url::parse(&url)
+        .map_err(|e| GraphError::BadPage(format!("graph_url {url}: {e}")))?;
+    let work = async {
+        let response = get_page(http, &tokens, &url).await?;
+        let page =
+            parse_page(&response.body, "page 1").map_err(|e| GraphError::BadPage(e.to_string()))?;
+        Ok(page.alerts.len() + page.set_aside.len())
+    };
+    tokio::time::timeout(config.deadline, work)
+        .await
+        .map_err(|_| GraphError::Deadline(config.deadline))?
+}
+
 /// One page, with one token refresh if the service says the token expired.
 async fn get_page(
     http: &Http,

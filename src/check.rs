@@ -1,0 +1,185 @@
+//! The `check` command: validates the config and, unless offline, probes each dependency
+//! without sending anything — a token and one page from Graph, a login at the SMTP server, the
+//! ledger and the output folder — with one line per probe saying what failed and the fix.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::config::{self, Config, SourceConfig, Transport};
+use crate::deliver::ledger::Ledger;
+use crate::deliver::smtp::{Mailer, Outcome};
+use crate::exit::Exit;
+use crate::retry::Sleeper;
+use crate::source::{self, graph};
+
+/// One probe's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub name: &'static str,
+    /// `None` when it passed.
+    pub failure: Option<Exit>,
+    pub detail: String,
+}
+
+impl Probe {
+    fn ok(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            failure: None,
+            detail: detail.into(),
+        }
+    }
+
+    fn failed(name: &'static str, exit: Exit, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            failure: Some(exit),
+            detail: detail.into(),
+        }
+    }
+
+    /// `ok    graph     token and first page read (100 alerts)`.
+    pub fn line(&self) -> String {
+        let status = if self.failure.is_some() { "FAIL" } else { "ok" };
+        format!("{status:<5} {:<8} {}", self.name, self.detail)
+    }
+}
+
+/// Runs every probe; the exit code is the most serious failure's (2 before 3), else 0.
+pub async fn check(config_path: &Path, offline: bool) -> (Vec<Probe>, Exit) {
+    let mut probes = Vec::new();
+    let config = match config::load(config_path) {
+        Ok(config) => {
+            probes.push(Probe::ok("config", config_path.display().to_string()));
+            config
+        }
+        Err(e) => {
+            probes.push(Probe::failed("config", Exit::Config, e.to_string()));
+            return (probes, Exit::Config);
+        }
+    };
+    probes.push(state(&config));
+    probes.push(output(&config));
+    probes.push(source(&config, offline).await);
+    probes.push(mail(&config, offline).await);
+    let exit = [Exit::Config, Exit::Transient]
+        .into_iter()
+        .find(|e| probes.iter().any(|p| p.failure == Some(*e)))
+        .unwrap_or(Exit::Done);
+    (probes, exit)
+}
+
+/// Opens (creating if needed) the ledger without taking the run lock, so a check never stops
+/// a run that is under way.
+fn state(config: &Config) -> Probe {
+    let dir = &config.digest.state_dir;
+    let opened = std::fs::create_dir_all(dir)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Ledger::open(dir));
+    match opened {
+        Ok(ledger) => Probe::ok("state", format!("ledger {} opens", ledger.path().display())),
+        Err(e) => Probe::failed(
+            "state",
+            Exit::Config,
+            format!(
+                "{e:#}; fix: make digest.state_dir a writable folder for this user ({})",
+                dir.display()
+            ),
+        ),
+    }
+}
+
+fn output(config: &Config) -> Probe {
+    let dir = &config.digest.output_dir;
+    let probe = dir.join(".csp-alert-digest-check");
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b"check"))
+        .and_then(|()| std::fs::remove_file(&probe));
+    match written {
+        Ok(()) => Probe::ok("output", format!("{} is writable", dir.display())),
+        Err(e) => Probe::failed(
+            "output",
+            Exit::Config,
+            format!(
+                "cannot write in {}: {e}; fix: make digest.output_dir a writable folder for this user",
+                dir.display()
+            ),
+        ),
+    }
+}
+
+async fn source(config: &Config, offline: bool) -> Probe {
+    match &config.source {
+        SourceConfig::File { path } => match source::file::collect(path) {
+            Ok(collected) => Probe::ok(
+                "source",
+                format!(
+                    "{}: {} alerts read, {} set aside",
+                    path.display(),
+                    collected.alerts.len(),
+                    collected.set_aside.len()
+                ),
+            ),
+            Err(e) => Probe::failed("source", Exit::Config, format!("{e:#}")),
+        },
+        SourceConfig::Graph(_) if offline => Probe::ok("graph", "skipped (--offline)"),
+        SourceConfig::Graph(graph_config) => {
+            let result = match graph::Http::new(graph::http_settings(graph_config)) {
+                Ok(http) => graph::probe(graph_config, &http).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(n) => Probe::ok(
+                    "graph",
+                    format!(
+                        "token and first page read from {} ({n} alerts on it)",
+                        graph_config.graph_url
+                    ),
+                ),
+                Err(e) => Probe::failed(
+                    "graph",
+                    if e.is_permanent() {
+                        Exit::Config
+                    } else {
+                        Exit::Transient
+                    },
+                    e.to_string(),
+                ),
+            }
+        }
+    }
+}
+
+async fn mail(config: &Config, offline: bool) -> Probe {
+    let smtp = match &config.mail.transport {
+        Transport::File => {
+            return Probe::ok(
+                "mail",
+                "transport \"file\": messages are written as .eml files",
+            );
+        }
+        Transport::Smtp(_) if offline => return Probe::ok("smtp", "skipped (--offline)"),
+        Transport::Smtp(smtp) => smtp,
+    };
+    let mailer = match Mailer::new(smtp, Sleeper::Tokio) {
+        Ok(mailer) => mailer,
+        Err(e) => return Probe::failed("smtp", Exit::Config, format!("{e:#}")),
+    };
+    let mut target = format!("{}:{} ({:?}", smtp.host, smtp.port, smtp.tls);
+    if smtp.credentials.is_some() {
+        target.push_str(", login");
+    }
+    let _ = write!(target, ")");
+    match mailer.probe().await {
+        Ok(()) => Probe::ok("smtp", format!("{target}: connected, nothing sent")),
+        Err(Outcome::Stop(e) | Outcome::Failed(e)) => Probe::failed("smtp", Exit::Config, e),
+        Err(Outcome::Pending(e)) => Probe::failed(
+            "smtp",
+            Exit::Transient,
+            format!(
+                "{target}: {e}; fix: check mail.smtp.host and port, and that the relay is reachable"
+            ),
+        ),
+        Err(Outcome::Sent) => Probe::ok("smtp", target),
+    }
+}
