@@ -180,7 +180,12 @@ async fn deliver(config: &Config, state: &State, summary: &mut Summary) -> Resul
         });
     }
     for (date, to, error) in &sent.failed {
-        warn!(digest_date = %date, "not delivered, refused for good: {to}: {error}");
+        warn!(
+            digest_date = %date,
+            recipient = %deliver::smtp::mask(to),
+            %error,
+            "not delivered, refused for good (the ledger's deliveries table has the address)"
+        );
     }
     summary.exit = if !sent.pending.is_empty() {
         Exit::Transient
