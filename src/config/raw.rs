@@ -53,18 +53,20 @@ impl Default for RawDigest {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
-enum RawSource {
-    File { path: PathBuf },
-    Graph(Box<RawGraph>),
-}
-
+/// `[source]` as one flat table (not a tagged enum, which would lose the line numbers of
+/// unknown keys); `validate` checks which keys go with which `kind`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawGraph {
-    tenant_id: String,
-    client_id: String,
+struct RawSource {
+    kind: RawKind,
+    #[serde(default)]
+    path: Option<PathBuf>,
+
+    // kind = "graph"
+    #[serde(default)]
+    tenant_id: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
     #[serde(default)]
     client_secret_file: Option<PathBuf>,
     #[serde(default)]
@@ -87,6 +89,13 @@ struct RawGraph {
     max_attempts: Option<u32>,
     #[serde(default)]
     max_retry_after_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawKind {
+    File,
+    Graph,
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,31 +251,70 @@ impl RawDigest {
 
 impl RawSource {
     fn validate(self, origin: &Origin<'_>) -> Result<SourceConfig, ConfigError> {
-        match self {
-            Self::File { path } => Ok(SourceConfig::File {
-                path: origin.resolve("source.path", path)?,
-            }),
-            Self::Graph(graph) => graph
-                .validate(origin)
-                .map(|g| SourceConfig::Graph(Box::new(g))),
+        match self.kind {
+            RawKind::File => {
+                if let Some(key) = self.graph_key() {
+                    return Err(origin.invalid(
+                        "source",
+                        format!("{key} is for kind = \"graph\", not kind = \"file\""),
+                    ));
+                }
+                let path = self.path.ok_or_else(|| {
+                    origin.invalid("source.path", "is required with kind = \"file\"")
+                })?;
+                Ok(SourceConfig::File {
+                    path: origin.resolve("source.path", path)?,
+                })
+            }
+            RawKind::Graph => {
+                if self.path.is_some() {
+                    return Err(origin.invalid(
+                        "source.path",
+                        "is for kind = \"file\", not kind = \"graph\"",
+                    ));
+                }
+                self.validate_graph(origin)
+                    .map(|g| SourceConfig::Graph(Box::new(g)))
+            }
         }
     }
-}
 
-impl RawGraph {
-    fn validate(self, origin: &Origin<'_>) -> Result<GraphConfig, ConfigError> {
+    /// The first key set that only `kind = "graph"` uses.
+    fn graph_key(&self) -> Option<&'static str> {
+        [
+            ("tenant_id", self.tenant_id.is_some()),
+            ("client_id", self.client_id.is_some()),
+            ("client_secret_file", self.client_secret_file.is_some()),
+            ("federated_token_file", self.federated_token_file.is_some()),
+            ("graph_url", self.graph_url.is_some()),
+            ("login_url", self.login_url.is_some()),
+            ("server_filter", self.server_filter),
+            ("request_timeout_secs", self.request_timeout_secs.is_some()),
+            ("deadline_secs", self.deadline_secs.is_some()),
+            ("max_pages", self.max_pages.is_some()),
+            ("max_page_bytes", self.max_page_bytes.is_some()),
+            ("max_attempts", self.max_attempts.is_some()),
+            ("max_retry_after_secs", self.max_retry_after_secs.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(key, set)| set.then_some(key))
+    }
+
+    fn validate_graph(self, origin: &Origin<'_>) -> Result<GraphConfig, ConfigError> {
+        let tenant_id = self.tenant_id.clone().unwrap_or_default();
+        let client_id = self.client_id.clone().unwrap_or_default();
         let id_chars = |s: &str| {
             !s.is_empty()
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         };
-        if !id_chars(&self.tenant_id) {
+        if !id_chars(&tenant_id) {
             return Err(origin.invalid(
                 "source.tenant_id",
                 "must be the partner tenant's id (a GUID) or primary domain",
             ));
         }
-        if !id_chars(&self.client_id) {
+        if !id_chars(&client_id) {
             return Err(origin.invalid(
                 "source.client_id",
                 "must be the app registration's client id",
@@ -296,8 +344,8 @@ impl RawGraph {
             None => Ok(default),
         };
         Ok(GraphConfig {
-            tenant_id: self.tenant_id,
-            client_id: self.client_id,
+            tenant_id,
+            client_id,
             credential,
             graph_url,
             login_url,

@@ -231,3 +231,18 @@ fn a_parse_error_names_the_line_but_never_echoes_its_text() {
     assert!(log.contains("password") && log.contains("line 12"), "{log}");
     assert!(!log.contains("Canary-S3cret-Value"), "{log}");
 }
+
+#[test]
+fn source_keys_are_checked_against_the_kind_and_unknown_ones_named_with_their_line() {
+    let config = BASE_CONFIG.replace("kind = \"file\"\n", "kind = \"file\"\nbogus_key = 1\n");
+    assert_config_error(&config, &["bogus_key", "line 9"]);
+    let config = BASE_CONFIG.replace("kind = \"file\"\n", "kind = \"file\"\ntenant_id = \"t\"\n");
+    assert_config_error(&config, &["tenant_id is for kind = \"graph\""]);
+    let config = BASE_CONFIG.replace("path = \"alerts.json\"\n", "");
+    assert_config_error(&config, &["source.path", "required"]);
+    let config = BASE_CONFIG.replace(
+        "kind = \"file\"",
+        "kind = \"graph\"\ntenant_id = \"t\"\nclient_id = \"c\"",
+    );
+    assert_config_error(&config, &["source.path", "kind = \"file\""]);
+}
