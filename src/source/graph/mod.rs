@@ -34,13 +34,7 @@ pub const SERVER_FILTER: &str = "status ne 'resolved'";
 /// Collects every alert, or fails.
 pub async fn collect(config: &GraphConfig, http: &Http) -> Result<Collected, GraphError> {
     let started = Instant::now();
-    let tokens = TokenSource::new(
-        config.login_url.as_str(),
-        &config.tenant_id,
-        &config.client_id,
-        config.graph_url.as_str(),
-        config.credential.clone(),
-    );
+    let tokens = token_source(config);
     let work = collect_pages(config, http, &tokens);
     let mut collected = tokio::time::timeout(config.deadline, work)
         .await
@@ -129,13 +123,7 @@ async fn collect_pages(
 /// Gets a token and reads the first page only: what `check` does to prove the credentials,
 /// the permission and the endpoint, without collecting everything. Returns the alerts on it.
 pub async fn probe(config: &GraphConfig, http: &Http) -> Result<usize, GraphError> {
-    let tokens = TokenSource::new(
-        config.login_url.as_str(),
-        &config.tenant_id,
-        &config.client_id,
-        config.graph_url.as_str(),
-        config.credential.clone(),
-    );
+    let tokens = token_source(config);
     let url = format!(
         "{}{ALERTS_PATH}",
         config.graph_url.as_str().trim_end_matches('/')
@@ -151,6 +139,17 @@ pub async fn probe(config: &GraphConfig, http: &Http) -> Result<usize, GraphErro
     tokio::time::timeout(config.deadline, work)
         .await
         .map_err(|_| GraphError::Deadline(config.deadline))?
+}
+
+/// Tokens for Microsoft Graph (scope `{graph_url}/.default`).
+fn token_source(config: &GraphConfig) -> TokenSource {
+    TokenSource::new(
+        config.login_url.as_str(),
+        &config.tenant_id,
+        &config.client_id,
+        config.graph_url.as_str(),
+        config.credential.clone(),
+    )
 }
 
 /// One page, with one token refresh if the service says the token expired.
