@@ -201,46 +201,45 @@ fn classify(error: &lettre::transport::smtp::Error) -> Verdict {
 /// Whether the error happened before a session existed (refused, unreachable, no such host).
 fn never_connected(error: &lettre::transport::smtp::Error) -> bool {
     use std::io::ErrorKind;
-    let mut source = std::error::Error::source(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::HostUnreachable
-                    | ErrorKind::NetworkUnreachable
-                    | ErrorKind::AddrNotAvailable
-                    | ErrorKind::NotFound
-            );
-        }
-        source = e.source();
-    }
-    false
+    cause::<std::io::Error>(error).is_some_and(|io| {
+        matches!(
+            io.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::AddrNotAvailable
+                | ErrorKind::NotFound
+        )
+    })
 }
 
 /// lettre reports a failed TLS handshake as a connection error; the rustls error inside it
 /// says whether the certificate was refused, which no retry will change.
 fn is_certificate_error(error: &lettre::transport::smtp::Error) -> bool {
+    matches!(
+        cause::<rustls::Error>(error),
+        Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+    )
+}
+
+/// The first `T` among the causes of `error`, also looking inside `io::Error` wrappers (where
+/// lettre keeps the TLS stack's errors).
+fn cause<T: std::error::Error + 'static>(error: &lettre::transport::smtp::Error) -> Option<&T> {
     let mut source = std::error::Error::source(error);
     while let Some(e) = source {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return matches!(
-                tls,
-                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
-            );
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && let Some(tls) = inner.downcast_ref::<rustls::Error>()
-        {
-            return matches!(
-                tls,
-                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
-            );
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<T>());
+        if inner.is_some() {
+            return inner;
         }
         source = e.source();
     }
-    false
+    None
 }
 
 fn stop_message(error: &lettre::transport::smtp::Error, config: &SmtpConfig) -> String {

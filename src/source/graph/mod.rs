@@ -58,21 +58,9 @@ async fn collect_pages(
     http: &Http,
     tokens: &TokenSource,
 ) -> Result<Collected, GraphError> {
-    let base = format!(
-        "{}{ALERTS_PATH}",
-        config.graph_url.as_str().trim_end_matches('/')
-    );
     let mut filtered = config.server_filter;
-    let first = |filtered: bool| {
-        if filtered {
-            reqwest::Url::parse_with_params(&base, [("$filter", SERVER_FILTER)])
-        } else {
-            reqwest::Url::parse(&base)
-        }
-        .map_err(|e| GraphError::BadPage(format!("graph_url {base}: {e}")))
-    };
     let mut guard = paging::Guard::new(&config.graph_url, config.max_pages);
-    let mut url = first(filtered)?;
+    let mut url = first_page_url(config, filtered)?;
     let mut collected = Collected::default();
     loop {
         guard.visit(&url)?;
@@ -89,7 +77,7 @@ async fn collect_pages(
                     "the service refused the server-side filter; collecting without it (the job filters itself)"
                 );
                 filtered = false;
-                url = first(false)?;
+                url = first_page_url(config, false)?;
                 guard = paging::Guard::new(&config.graph_url, config.max_pages);
                 continue;
             }
@@ -124,12 +112,7 @@ async fn collect_pages(
 /// the permission and the endpoint, without collecting everything. Returns the alerts on it.
 pub async fn probe(config: &GraphConfig, http: &Http) -> Result<usize, GraphError> {
     let tokens = token_source(config);
-    let url = format!(
-        "{}{ALERTS_PATH}",
-        config.graph_url.as_str().trim_end_matches('/')
-    );
-    let url = reqwest::Url::parse(&url)
-        .map_err(|e| GraphError::BadPage(format!("graph_url {url}: {e}")))?;
+    let url = first_page_url(config, false)?;
     let work = async {
         let response = get_page(http, &tokens, &url).await?;
         let page =
@@ -139,6 +122,20 @@ pub async fn probe(config: &GraphConfig, http: &Http) -> Result<usize, GraphErro
     tokio::time::timeout(config.deadline, work)
         .await
         .map_err(|_| GraphError::Deadline(config.deadline))?
+}
+
+/// The collection's first page, with the server-side filter when asked.
+fn first_page_url(config: &GraphConfig, filtered: bool) -> Result<reqwest::Url, GraphError> {
+    let base = format!(
+        "{}{ALERTS_PATH}",
+        config.graph_url.as_str().trim_end_matches('/')
+    );
+    if filtered {
+        reqwest::Url::parse_with_params(&base, [("$filter", SERVER_FILTER)])
+    } else {
+        reqwest::Url::parse(&base)
+    }
+    .map_err(|e| GraphError::BadPage(format!("graph_url {base}: {e}")))
 }
 
 /// Tokens for Microsoft Graph (scope `{graph_url}/.default`).
