@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use crate::config::{self, Config, Transport};
 use crate::deliver::ledger::{NewDelivery, Prepared};
 use crate::deliver::smtp::Mailer;
+use crate::deliver::ledger::Ledger;
 use crate::deliver::{self, RunFolder, State, StateError, message};
 use crate::exit::{Exit, ExitContext, Failure};
 use crate::render::{self, Context};
@@ -67,7 +68,8 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
     info!(digest_date = %date, %as_of, dry_run = request.dry_run, force = request.force, "run started");
 
     if request.dry_run {
-        let (summary, _) = prepare(&config, as_of, &date, 0, true).await?;
+        let previous = dry_run_history(&config, &date);
+        let (summary, _) = prepare(&config, as_of, &date, 0, true, previous.as_ref()).await?;
         info!("dry run: nothing recorded, nothing sent");
         return Ok(summary);
     }
@@ -120,7 +122,9 @@ async fn prepare_and_deliver(
         }
     } else {
         let next = generation.map_or(0, |g| g + 1);
-        let (summary, prepared) = prepare(config, as_of, date, next, false).await?;
+        let previous = state.ledger.previous(date).or_exit(Exit::Config)?;
+        let (summary, prepared) =
+            prepare(config, as_of, date, next, false, previous.as_ref()).await?;
         state
             .ledger
             .record_prepared(run_id, &prepared.as_prepared(date, &rfc3339), already)
@@ -197,10 +201,25 @@ async fn deliver(config: &Config, state: &State, summary: &mut Summary) -> Resul
     Ok(())
 }
 
+/// A dry run compares with the ledger's latest digest too, but only reads it, without the lock;
+/// when it cannot, the dry run goes on without history.
+fn dry_run_history(config: &Config, date: &str) -> Option<digest::Previous> {
+    let read = || -> anyhow::Result<Option<digest::Previous>> {
+        match Ledger::open_read_only(&config.digest.state_dir)? {
+            Some(ledger) => ledger.previous(date),
+            None => Ok(None),
+        }
+    };
+    read().unwrap_or_else(|e| {
+        warn!(error = %format!("{e:#}"), "dry run: the ledger's history cannot be read; comparing with nothing");
+        None
+    })
+}
+
 /// The files of a prepared digest and the deliveries to record.
 struct PreparedFiles {
     generation: u32,
-    alert_ids: Vec<String>,
+    alerts: Vec<digest::Remembered>,
     deliveries: Vec<NewDelivery>,
 }
 
@@ -210,7 +229,7 @@ impl PreparedFiles {
             digest_date: date,
             as_of,
             generation: self.generation,
-            alert_ids: &self.alert_ids,
+            alerts: &self.alerts,
             deliveries: self.deliveries.clone(),
         }
     }
@@ -224,6 +243,7 @@ async fn prepare(
     date: &str,
     generation: u32,
     dry_run: bool,
+    previous: Option<&digest::Previous>,
 ) -> Result<(Summary, PreparedFiles), Failure> {
     let tz = config.digest.timezone;
     let collected = source::collect(&config.source).await.map_err(|e| Failure {
@@ -244,7 +264,7 @@ async fn prepare(
         );
     }
     let set_aside = collected.set_aside.len();
-    let digest = digest::build(collected.alerts, as_of, config.digest.rules());
+    let digest = digest::build_since(collected.alerts, as_of, config.digest.rules(), previous);
 
     let ctx = Context {
         digest_date: as_of::digest_date(as_of, tz),
@@ -287,10 +307,10 @@ async fn prepare(
                 .unwrap_or_else(|_| mail_dir.join(&m.file_name)),
         })
         .collect();
-    let alert_ids = digest
+    let alerts = digest
         .alerts
         .iter()
-        .map(|a| a.alert.id.to_lowercase())
+        .map(|a| digest::Remembered::of(&a.alert))
         .collect();
 
     let summary = Summary {
@@ -314,7 +334,7 @@ async fn prepare(
         summary,
         PreparedFiles {
             generation,
-            alert_ids,
+            alerts,
             deliveries,
         },
     ))

@@ -47,6 +47,7 @@ impl DigestConfig {
         Rules {
             window_days: self.window_days,
             include_test_alerts: self.include_test_alerts,
+            timezone: self.timezone,
         }
     }
 }
@@ -55,14 +56,16 @@ impl DigestConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
     English,
+    Swedish,
 }
 
 impl Language {
-    pub const SUPPORTED: &[&str] = &["en"];
+    pub const SUPPORTED: &[&str] = &["en", "sv"];
 
-    fn parse(raw: &str) -> Option<Self> {
+    pub(crate) fn parse(raw: &str) -> Option<Self> {
         match raw.to_ascii_lowercase().as_str() {
             "en" | "en-us" | "en-gb" => Some(Self::English),
+            "sv" | "sv-se" | "sv-fi" => Some(Self::Swedish),
             _ => None,
         }
     }
@@ -71,6 +74,7 @@ impl Language {
     pub fn tag(self) -> &'static str {
         match self {
             Self::English => "en",
+            Self::Swedish => "sv",
         }
     }
 }

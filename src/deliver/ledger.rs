@@ -6,7 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use rusqlite::{Connection, OptionalExtension, params};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::digest::{Previous, Remembered};
 
 /// The ledger's file name inside `state_dir`.
 pub const FILE_NAME: &str = "ledger.sqlite3";
@@ -51,6 +54,12 @@ const MIGRATIONS: &[&str] = &[r"
         sent_at     TEXT,
         PRIMARY KEY (digest_date, recipient)
     );
+", r"
+    ALTER TABLE digest_alerts ADD COLUMN alert_type TEXT;
+    ALTER TABLE digest_alerts ADD COLUMN severity TEXT;
+    ALTER TABLE digest_alerts ADD COLUMN customer_tenant_id TEXT;
+    ALTER TABLE digest_alerts ADD COLUMN subscription_id TEXT;
+    ALTER TABLE digest_alerts ADD COLUMN detected TEXT;
 "];
 
 /// What a run asks the ledger to remember about a digest it prepared.
@@ -60,7 +69,8 @@ pub struct Prepared<'a> {
     pub as_of: &'a str,
     /// 0 for the first preparation of a date, then 1, 2… for each forced one.
     pub generation: u32,
-    pub alert_ids: &'a [String],
+    /// The alerts the digest lists, remembered for the next digest's comparison.
+    pub alerts: &'a [Remembered],
     pub deliveries: Vec<NewDelivery>,
 }
 
@@ -120,6 +130,34 @@ impl Ledger {
             Ok(ledger)
         };
         open().with_context(|| format!("the ledger {} cannot be used", path.display()))
+    }
+
+    /// Opens an existing ledger read-only, for a dry run's history: `None` when there is none.
+    /// Nothing is created or migrated; a ledger of another schema version is an error.
+    pub fn open_read_only(state_dir: &Path) -> anyhow::Result<Option<Self>> {
+        let path = state_dir.join(FILE_NAME);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let open = || -> anyhow::Result<Self> {
+            let conn = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            let known = i64::try_from(MIGRATIONS.len())?;
+            if version != known {
+                bail!("its schema version is {version}, this program's is {known}; a real run brings it up to date");
+            }
+            Ok(Self {
+                conn,
+                path: path.clone(),
+            })
+        };
+        open()
+            .map(Some)
+            .with_context(|| format!("the ledger {} cannot be read", path.display()))
     }
 
     pub fn path(&self) -> &Path {
@@ -212,17 +250,27 @@ impl Ledger {
                 date,
                 prepared.as_of,
                 run_id,
-                i64::try_from(prepared.alert_ids.len())?,
+                i64::try_from(prepared.alerts.len())?,
                 i64::try_from(prepared.deliveries.len())?,
                 prepared.generation
             ],
         )?;
         {
             let mut insert = tx.prepare(
-                "INSERT OR IGNORE INTO digest_alerts (digest_date, alert_id) VALUES (?1, ?2)",
+                "INSERT OR IGNORE INTO digest_alerts
+                     (digest_date, alert_id, alert_type, severity, customer_tenant_id, subscription_id, detected)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            for id in prepared.alert_ids {
-                insert.execute(params![date, id])?;
+            for a in prepared.alerts {
+                insert.execute(params![
+                    date,
+                    a.id,
+                    a.alert_type,
+                    a.severity,
+                    a.customer,
+                    a.subscription,
+                    a.detected.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                ])?;
             }
             let mut insert = tx.prepare(
                 "INSERT INTO deliveries (digest_date, recipient, address, sender, message_id, eml_path, status)
@@ -329,6 +377,56 @@ impl Ledger {
         Ok(status)
     }
 
+    /// The latest digest prepared for a date before `digest_date`, with the alerts it listed.
+    pub fn previous(&self, digest_date: &str) -> anyhow::Result<Option<Previous>> {
+        let found: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT digest_date, as_of FROM digests WHERE digest_date < ?1
+                 ORDER BY digest_date DESC LIMIT 1",
+                [digest_date],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let Some((date, as_of)) = found else {
+            return Ok(None);
+        };
+        let as_of = parse_instant(&as_of)
+            .with_context(|| format!("digest {date}: as_of {as_of:?} is not a time"))?;
+        let mut query = self.conn.prepare(
+            "SELECT alert_id, alert_type, severity, customer_tenant_id, subscription_id, detected
+             FROM digest_alerts WHERE digest_date = ?1 ORDER BY alert_id",
+        )?;
+        let rows = query.query_map([&date], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, Option<String>>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, Option<String>>(5)?,
+            ))
+        })?;
+        let mut alerts = Vec::new();
+        for row in rows {
+            let (id, alert_type, severity, customer, subscription, detected) = row?;
+            alerts.push(Remembered {
+                id,
+                alert_type: alert_type.unwrap_or_default(),
+                severity: severity.unwrap_or_default(),
+                customer,
+                subscription,
+                // Rows from before schema 2 did not keep it.
+                detected: detected.as_deref().and_then(parse_instant).unwrap_or(as_of),
+            });
+        }
+        Ok(Some(Previous {
+            digest_date: date,
+            as_of,
+            alerts,
+        }))
+    }
+
     /// The alert ids a digest held (lower-cased).
     pub fn alert_ids(&self, digest_date: &str) -> anyhow::Result<Vec<String>> {
         let mut query = self.conn.prepare(
@@ -339,16 +437,35 @@ impl Ledger {
     }
 }
 
+fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn prepared<'a>(date: &'a str, ids: &'a [String], recipients: &[&str]) -> Prepared<'a> {
+    fn remembered(ids: &[&str]) -> Vec<Remembered> {
+        ids.iter()
+            .map(|id| Remembered {
+                id: (*id).to_owned(),
+                alert_type: "CryptoMining".to_owned(),
+                severity: "high".to_owned(),
+                customer: Some("c".to_owned()),
+                subscription: None,
+                detected: parse_instant("2026-11-28T01:02:03.456Z").unwrap(),
+            })
+            .collect()
+    }
+
+    fn prepared<'a>(date: &'a str, alerts: &'a [Remembered], recipients: &[&str]) -> Prepared<'a> {
         Prepared {
             digest_date: date,
             as_of: "2026-11-29T07:00:00Z",
             generation: 0,
-            alert_ids: ids,
+            alerts,
             deliveries: recipients
                 .iter()
                 .map(|r| NewDelivery {
@@ -369,7 +486,7 @@ mod tests {
         let run = ledger
             .start_run("2026-11-29T07:00:00Z", "2026-11-29", false)
             .unwrap();
-        let ids = vec!["a".to_owned(), "b".to_owned()];
+        let ids = remembered(&["a", "b"]);
         assert!(!ledger.is_prepared("2026-11-29").unwrap());
         ledger
             .record_prepared(
@@ -405,8 +522,50 @@ mod tests {
                 failed: 1
             }
         );
-        assert_eq!(ledger.alert_ids("2026-11-29").unwrap(), ids);
+        assert_eq!(ledger.alert_ids("2026-11-29").unwrap(), ["a", "b"]);
         ledger.finish_run(run, "partial").unwrap();
+    }
+
+    #[test]
+    fn the_previous_digest_is_the_latest_earlier_date_with_its_alerts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(dir.path()).unwrap();
+        let run = ledger.start_run("t", "d", false).unwrap();
+        assert_eq!(ledger.previous("2026-11-29").unwrap(), None);
+        let older = remembered(&["old"]);
+        let newer = remembered(&["b", "a"]);
+        ledger
+            .record_prepared(run, &prepared("2026-11-26", &older, &[]), false)
+            .unwrap();
+        ledger
+            .record_prepared(run, &prepared("2026-11-28", &newer, &[]), false)
+            .unwrap();
+        ledger
+            .record_prepared(run, &prepared("2026-11-29", &older, &[]), false)
+            .unwrap();
+        let previous = ledger.previous("2026-11-29").unwrap().unwrap();
+        assert_eq!(previous.digest_date, "2026-11-28");
+        assert_eq!(previous.as_of, parse_instant("2026-11-29T07:00:00Z").unwrap());
+        let mut expected = remembered(&["a", "b"]);
+        expected.sort_by(|x, y| x.id.cmp(&y.id));
+        assert_eq!(previous.alerts, expected, "every remembered field survives");
+
+        drop(ledger);
+        let read_only = Ledger::open_read_only(dir.path()).unwrap().unwrap();
+        assert_eq!(
+            read_only.previous("2026-11-29").unwrap().unwrap().digest_date,
+            "2026-11-28"
+        );
+        assert!(
+            read_only.start_run("t", "d", false).is_err(),
+            "a read-only ledger records nothing"
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert!(Ledger::open_read_only(empty.path()).unwrap().is_none());
+        assert!(
+            !empty.path().join(FILE_NAME).exists(),
+            "reading creates nothing"
+        );
     }
 
     #[test]

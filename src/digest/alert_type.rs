@@ -1,49 +1,68 @@
 //! Alert types: an open set compared case-insensitively, with a readable label for known types
 //! and one derived from the raw name for types Microsoft adds without notice.
 
-/// Known types (lower-cased key → label). Legacy `PascalCase` and current `camelCase` names share a
+use crate::config::Language;
+
+/// Known types (lower-cased key → English label, Swedish label). Legacy `PascalCase` and current `camelCase` names share a
 /// key because types compare case-insensitively.
-const KNOWN: &[(&str, &str)] = &[
+const KNOWN: &[(&str, &str, &str)] = &[
     (
         "networkconnectionstocryptominingpools",
         "Network connections to crypto-mining pools",
+        "Nätverksanslutningar till kryptominingpooler",
     ),
-    ("usageanomalydetection", "Usage anomaly"),
+    ("usageanomalydetection", "Usage anomaly", "Avvikande användning"),
     (
         "servicehealthsecurityadvisory",
         "Service health security advisory",
+        "Säkerhetsmeddelande från tjänstehälsan",
     ),
     (
         "multiregionvirtualmachinescalesetdeploymentanomaly",
         "Multi-region VM scale set deployment anomaly",
+        "Avvikande distribution av VM-skalningsuppsättningar i flera regioner",
     ),
     (
         "virtualmachinedeploymentanomaly",
         "Virtual machine deployment anomaly",
+        "Avvikande distribution av virtuella datorer",
     ),
     (
         "multiregionmachinelearningusageanomaly",
         "Multi-region machine learning usage anomaly",
+        "Avvikande maskininlärningsanvändning i flera regioner",
     ),
     (
         "arm_anomalousresourceconsumption",
-        "Anomalous resource consumption (ARM)",
+        "ARM anomalous resource consumption",
+        "ARM: avvikande resursförbrukning",
     ),
-    ("arm_suspiciousoperations", "Suspicious operations (ARM)"),
-    ("vm_anomalousdeployment", "Anomalous VM deployment"),
+    (
+        "arm_suspiciousoperations",
+        "ARM suspicious operations",
+        "ARM: misstänkta åtgärder",
+    ),
+    (
+        "vm_anomalousdeployment",
+        "Anomalous VM deployment",
+        "Avvikande distribution av virtuella datorer",
+    ),
     (
         "azurebatch_anomalousdeployment",
         "Anomalous Azure Batch deployment",
+        "Avvikande Azure Batch-distribution",
     ),
     (
         "azurecontainerinstances_anomalousdeployment",
         "Anomalous Azure Container Instances deployment",
+        "Avvikande Azure Container Instances-distribution",
     ),
     (
         "azuremachinelearning_anomalousdeployment",
         "Anomalous Azure Machine Learning deployment",
+        "Avvikande Azure Machine Learning-distribution",
     ),
-    ("cryptomining", "Crypto mining"),
+    ("cryptomining", "Crypto mining", "Kryptomining"),
 ];
 
 /// The grouping key of a raw type.
@@ -53,10 +72,20 @@ pub fn key(raw: &str) -> String {
 
 /// A readable label: the known one, or words split from the raw name
 /// (`QuotaExhaustion_AnomalousIncrease` → "Quota exhaustion: anomalous increase").
+/// This is the English label: the CSVs carry it in every language.
 pub fn label(raw: &str) -> String {
+    label_in(raw, Language::English)
+}
+
+/// The label in a language. Labels derived from unknown raw names are the same in every
+/// language: they are the raw name's own words.
+pub fn label_in(raw: &str, language: Language) -> String {
     let key = key(raw);
-    if let Some((_, label)) = KNOWN.iter().find(|(k, _)| *k == key) {
-        return (*label).to_owned();
+    if let Some((_, en, sv)) = KNOWN.iter().find(|(k, _, _)| *k == key) {
+        return match language {
+            Language::English => (*en).to_owned(),
+            Language::Swedish => (*sv).to_owned(),
+        };
     }
     derive_label(raw.trim())
 }
@@ -64,7 +93,7 @@ pub fn label(raw: &str) -> String {
 /// Whether this build knows the type.
 pub fn is_known(raw: &str) -> bool {
     let key = key(raw);
-    KNOWN.iter().any(|(k, _)| *k == key)
+    KNOWN.iter().any(|(k, _, _)| *k == key)
 }
 
 fn derive_label(raw: &str) -> String {
@@ -135,6 +164,11 @@ mod tests {
         assert_eq!(label("UsageAnomalyDetection"), "Usage anomaly");
         assert_eq!(key("UsageAnomalyDetection"), key("usageAnomalyDetection"));
         assert!(is_known("ARM_SuspiciousOperations"));
+        assert_eq!(label("ARM_SuspiciousOperations"), "ARM suspicious operations");
+        assert_eq!(
+            label_in("arm_suspiciousOperations", Language::Swedish),
+            "ARM: misstänkta åtgärder"
+        );
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct Tally {
     pub other: usize,
     /// Unresolved for longer than the response target (24 hours).
     pub overdue: usize,
+    /// Not in the previous digest.
+    pub new: usize,
 }
 
 impl Tally {
@@ -33,6 +35,9 @@ impl Tally {
         }
         if alert.overdue {
             self.overdue += 1;
+        }
+        if alert.is_new {
+            self.new += 1;
         }
     }
 }

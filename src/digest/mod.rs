@@ -12,16 +12,27 @@
 //!   those after `as_of` as "after the as-of instant";
 //! - an alert is overdue when it has been unresolved for more than 24 hours (Microsoft's
 //!   response target), measured from `detectedDateTime` to `as_of`;
-//! - order: severity (unknown, high, medium, low, informational), then oldest first, then id.
+//! - order: severity (unknown, high, medium, low, informational), then oldest first, then id;
+//! - an alert is new when the previous digest did not list it; with no previous digest, when it
+//!   was detected in the 24 hours before `as_of`;
+//! - the daily chart counts every alert detected on each of the last 14 days in the configured
+//!   time zone, resolved or not, test alerts only when they are included.
 
 pub mod alert_type;
+pub mod daily;
 pub mod group;
+pub mod history;
 pub mod select;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::HashSet;
 
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+pub use daily::Day;
 pub use group::{CustomerGroup, PartnerGroup, Reach, SubscriptionGroup, Tally, TypeStats};
-pub use select::{Selection, Window};
+pub use history::{History, Left, Outcome, Previous, Remembered};
+pub use select::{Bucket, Selection, Window};
 
 use crate::source::Alert;
 
@@ -33,6 +44,8 @@ pub const RESPONSE_TARGET: TimeDelta = TimeDelta::hours(24);
 pub struct Rules {
     pub window_days: u32,
     pub include_test_alerts: bool,
+    /// The zone whose days the daily chart counts.
+    pub timezone: Tz,
 }
 
 /// Who stands between the partner and the customer: an indirect reseller, or nobody.
@@ -67,6 +80,8 @@ pub struct DigestAlert {
     /// Time from detection to the as-of instant.
     pub age: TimeDelta,
     pub overdue: bool,
+    /// Not listed by the previous digest (see the module's rules).
+    pub is_new: bool,
 }
 
 /// Everything the reports say, computed once.
@@ -81,6 +96,10 @@ pub struct Digest {
     pub types: Vec<TypeStats>,
     pub totals: Tally,
     pub reach: Reach,
+    /// Alerts detected per day over the last [`daily::DAYS`] days, oldest first.
+    pub daily: Vec<Day>,
+    /// The comparison with the previous digest; `None` for the first one.
+    pub history: Option<History>,
 }
 
 impl Digest {
@@ -89,14 +108,50 @@ impl Digest {
     }
 }
 
-/// Builds the digest for `as_of`.
+/// Builds the first digest for `as_of`: no previous one to compare with.
 pub fn build(alerts: Vec<Alert>, as_of: DateTime<Utc>, rules: Rules) -> Digest {
+    build_since(alerts, as_of, rules, None)
+}
+
+/// Builds the digest for `as_of`, compared with the previous one when there is one.
+pub fn build_since(
+    alerts: Vec<Alert>,
+    as_of: DateTime<Utc>,
+    rules: Rules,
+    previous: Option<&Previous>,
+) -> Digest {
     let window = Window::ending_at(as_of, rules.window_days);
-    let (selected, selection) = select::select(alerts, window, rules.include_test_alerts);
+    let mut days = daily::Counter::new(as_of, rules.timezone);
+    let mut tracker = previous.map(history::Tracker::new);
+    let (selected, selection) =
+        select::select(alerts, window, rules.include_test_alerts, |alert, bucket| {
+            if bucket != Bucket::Test {
+                days.add(alert);
+            }
+            if let Some(tracker) = tracker.as_mut() {
+                match bucket {
+                    Bucket::InWindow => {}
+                    Bucket::Test => tracker.not_listed(alert, || Outcome::NowTest),
+                    Bucket::Resolved => tracker.not_listed(alert, || Outcome::Resolved {
+                        reason: alert.resolved_reason.clone(),
+                        by: alert.resolved_by.clone(),
+                        on: alert.resolved_on,
+                    }),
+                    Bucket::OlderThanWindow => tracker.not_listed(alert, || Outcome::AgedOut),
+                    Bucket::AfterAsOf => tracker.not_listed(alert, || Outcome::NotReported),
+                }
+            }
+        });
 
     let mut alerts: Vec<DigestAlert> = selected
         .into_iter()
-        .map(|alert| place(alert, as_of))
+        .map(|alert| {
+            let is_new = tracker.as_ref().map_or_else(
+                || as_of - alert.detected <= RESPONSE_TARGET,
+                |t| !t.was_listed(&alert.id.to_lowercase()),
+            );
+            place(alert, as_of, is_new)
+        })
         .collect();
     alerts.sort_by(|a, b| {
         a.alert
@@ -112,6 +167,10 @@ pub fn build(alerts: Vec<Alert>, as_of: DateTime<Utc>, rules: Rules) -> Digest {
         totals.add(alert);
     }
     let (partners, types, reach) = group::group(&alerts);
+    let history = tracker.map(|t| {
+        let listed: HashSet<String> = alerts.iter().map(|a| a.alert.id.to_lowercase()).collect();
+        t.finish(&listed)
+    });
     Digest {
         as_of,
         window,
@@ -121,10 +180,12 @@ pub fn build(alerts: Vec<Alert>, as_of: DateTime<Utc>, rules: Rules) -> Digest {
         types,
         totals,
         reach,
+        daily: days.finish(),
+        history,
     }
 }
 
-fn place(alert: Alert, as_of: DateTime<Utc>) -> DigestAlert {
+fn place(alert: Alert, as_of: DateTime<Utc>, is_new: bool) -> DigestAlert {
     let lower = |id: &Option<String>| id.as_deref().map(str::to_ascii_lowercase);
     let age = as_of - alert.detected;
     DigestAlert {
@@ -133,6 +194,7 @@ fn place(alert: Alert, as_of: DateTime<Utc>) -> DigestAlert {
         subscription: lower(&alert.subscription_id),
         type_key: alert_type::key(&alert.alert_type),
         overdue: age > RESPONSE_TARGET,
+        is_new,
         age,
         alert,
     }

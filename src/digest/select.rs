@@ -63,11 +63,23 @@ pub fn dedupe(alerts: Vec<Alert>) -> (Vec<Alert>, usize) {
     (kept, duplicates)
 }
 
-/// Sorts out de-duplicated alerts; returns those in the window and the tally.
+/// Where an alert was sorted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Test,
+    Resolved,
+    OlderThanWindow,
+    AfterAsOf,
+    InWindow,
+}
+
+/// Sorts out de-duplicated alerts; returns those in the window and the tally. `observe` sees
+/// every de-duplicated alert with its bucket.
 pub fn select(
     alerts: Vec<Alert>,
     window: Window,
     include_test_alerts: bool,
+    mut observe: impl FnMut(&Alert, Bucket),
 ) -> (Vec<Alert>, Selection) {
     let read = alerts.len();
     let (alerts, duplicates) = dedupe(alerts);
@@ -78,16 +90,24 @@ pub fn select(
     };
     let mut selected = Vec::with_capacity(alerts.len());
     for alert in alerts {
-        if alert.is_test && !include_test_alerts {
+        let bucket = if alert.is_test && !include_test_alerts {
             tally.test += 1;
+            Bucket::Test
         } else if !alert.status.is_unresolved() {
             tally.resolved += 1;
+            Bucket::Resolved
         } else if alert.detected < window.start {
             tally.older_than_window += 1;
+            Bucket::OlderThanWindow
         } else if alert.detected > window.end {
             tally.after_as_of += 1;
+            Bucket::AfterAsOf
         } else {
             tally.in_window += 1;
+            Bucket::InWindow
+        };
+        observe(&alert, bucket);
+        if bucket == Bucket::InWindow {
             selected.push(alert);
         }
     }

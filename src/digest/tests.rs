@@ -42,6 +42,7 @@ fn rules() -> Rules {
     Rules {
         window_days: 60,
         include_test_alerts: false,
+        timezone: chrono_tz::UTC,
     }
 }
 

@@ -1,4 +1,7 @@
-//! The HTML part of the email and `digest.html`: `templates/digest.html`, escaped by askama.
+//! The HTML part of the email and `digest.html`: `templates/digest.html`, escaped by askama,
+//! then its stylesheet inlined by css-inline so clients that drop `<style>` (Outlook, many
+//! webmails) still get every colour. The block marked `data-css-inline="keep"` (dark mode and
+//! small screens) stays as it is for the clients that honour it.
 
 use std::ops::Deref;
 
@@ -21,7 +24,13 @@ impl Deref for HtmlDigest<'_> {
 }
 
 pub fn render(view: &View) -> anyhow::Result<String> {
-    HtmlDigest { view }
+    let html = HtmlDigest { view }
         .render()
-        .context("rendering templates/digest.html")
+        .context("rendering templates/digest.html")?;
+    css_inline::CSSInliner::options()
+        .load_remote_stylesheets(false)
+        .minify_css(true)
+        .build()
+        .inline(&html)
+        .context("inlining the digest's CSS")
 }

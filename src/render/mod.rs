@@ -5,9 +5,10 @@ pub mod csv;
 pub mod display;
 pub mod html;
 pub mod text;
+pub mod lang;
 pub mod view;
 
-pub use view::{Attachments, Context, View};
+pub use view::{Attachments, Context, Limits, View};
 
 use crate::digest::Digest;
 
@@ -52,22 +53,28 @@ pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
     })
 }
 
-/// Lists as many alerts as fit the HTML budget, up to [`view::MAX_LISTED_ALERTS`]. Rows vary in
-/// size (titles, group headers), so it measures rather than guesses: each try scales the count
-/// by how far over budget the last one was.
+/// Lists as many alerts as fit the HTML budget, up to [`Limits::FULL`]. Rows vary in size
+/// (titles, group headers), so it measures rather than guesses: each try scales the drill-down
+/// by how far over budget the last one was; if the drill-down is gone and it still does not
+/// fit, the shorter lists shrink too.
 fn fit_html(
     digest: &Digest,
     ctx: &Context<'_>,
     attachments: Attachments,
 ) -> anyhow::Result<(View, String)> {
-    let mut listed = view::MAX_LISTED_ALERTS;
+    let mut limits = Limits::FULL;
     loop {
-        let view = View::build(digest, ctx, listed, attachments);
+        let view = View::build(digest, ctx, limits, attachments);
         let html = html::render(&view)?;
-        if html.len() <= HTML_BUDGET || listed == 0 {
+        if html.len() <= HTML_BUDGET || limits == Limits::NONE {
             return Ok((view, html));
         }
-        let scaled = listed * HTML_BUDGET / html.len();
-        listed = scaled.min(listed - 1).saturating_sub(2);
+        if limits.drill_down > 0 {
+            let scaled = limits.drill_down * HTML_BUDGET / html.len();
+            limits.drill_down = scaled.min(limits.drill_down - 1).saturating_sub(2);
+        } else {
+            limits.overdue /= 2;
+            limits.changes /= 2;
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The plain-text part of the email and `digest.txt`: `templates/digest.txt`, the same facts as
-//! the HTML. Lines end in LF here; the mail encoder turns them into CRLF.
+//! the HTML, wrapped to 72 columns. Lines end in LF here; the mail encoder turns them into CRLF.
 
 use std::ops::Deref;
 
@@ -7,6 +7,10 @@ use anyhow::Context as _;
 use askama::Template;
 
 use super::View;
+
+/// The widest line of the text part, in characters (a word longer than this, such as a URL,
+/// stays whole on a line of its own).
+pub const WIDTH: usize = 72;
 
 #[derive(Template)]
 #[template(path = "digest.txt")]
@@ -22,9 +26,78 @@ impl Deref for TextDigest<'_> {
 }
 
 pub fn render(view: &View) -> anyhow::Result<String> {
-    let mut text = TextDigest { view }
+    let text = TextDigest { view }
         .render()
         .context("rendering templates/digest.txt")?;
-    text.push('\n');
-    Ok(text)
+    let mut wrapped = wrap(&text, WIDTH);
+    wrapped.push('\n');
+    Ok(wrapped)
+}
+
+/// Wraps every line longer than `width` at spaces. Continuation lines keep the line's
+/// indentation, plus two spaces after a list marker (`- `, `* `, `1. `).
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.chars().count() <= width || line == "-- " {
+            out.push_str(line);
+            continue;
+        }
+        let indent_len = line.len() - line.trim_start_matches(' ').len();
+        let body = &line[indent_len..];
+        let marker = ["- ", "* ", "== "]
+            .iter()
+            .find(|m| body.starts_with(**m))
+            .map(|m| m.len())
+            .or_else(|| {
+                let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+                (digits > 0 && body[digits..].starts_with(". ")).then_some(digits + 2)
+            })
+            .unwrap_or(0);
+        let hang = " ".repeat(indent_len + marker);
+        let mut current = line[..indent_len + marker].to_owned();
+        let mut current_len = current.chars().count();
+        let mut empty = true;
+        for word in line[indent_len + marker..].split(' ').filter(|w| !w.is_empty()) {
+            let len = word.chars().count();
+            if !empty && current_len + 1 + len > width {
+                out.push_str(&current);
+                out.push('\n');
+                current.clone_from(&hang);
+                current_len = hang.len();
+                empty = true;
+            }
+            if !empty {
+                current.push(' ');
+                current_len += 1;
+            }
+            current.push_str(word);
+            current_len += len;
+            empty = false;
+        }
+        out.push_str(&current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_wrap_at_spaces_with_a_hanging_indent() {
+        let text = "  - one two three four five six";
+        assert_eq!(wrap(text, 16), "  - one two\n    three four\n    five six");
+        assert_eq!(wrap("12. alpha beta gamma", 12), "12. alpha\n    beta\n    gamma");
+        assert_eq!(wrap("short\n\nlines", 10), "short\n\nlines");
+    }
+
+    #[test]
+    fn a_word_longer_than_the_width_stays_whole() {
+        let url = "https://partner.microsoft.com/dashboard/commerce2/insights/security/alerts";
+        assert_eq!(wrap(&format!("see {url} now"), 20), format!("see\n{url}\nnow"));
+    }
 }

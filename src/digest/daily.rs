@@ -1,0 +1,87 @@
+//! New alerts per day: how many alerts were detected on each of the last days, by severity, in
+//! the configured time zone. Resolved alerts count too: the chart shows what arrived, not what
+//! is left.
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+use crate::source::Alert;
+use crate::source::model::Severity;
+
+/// How many days the chart covers, ending with the as-of instant's day.
+pub const DAYS: usize = 14;
+
+/// Alerts detected on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day {
+    pub date: NaiveDate,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub informational: usize,
+    pub other: usize,
+}
+
+impl Day {
+    pub fn total(&self) -> usize {
+        self.high + self.medium + self.low + self.informational + self.other
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Counter {
+    first: NaiveDate,
+    days: Vec<Day>,
+    tz: Tz,
+    as_of: DateTime<Utc>,
+}
+
+impl Counter {
+    pub fn new(as_of: DateTime<Utc>, tz: Tz) -> Self {
+        let last = as_of.with_timezone(&tz).date_naive();
+        let first = last - TimeDelta::days(i64::try_from(DAYS).unwrap_or(14) - 1);
+        let days = first
+            .iter_days()
+            .take(DAYS)
+            .map(|date| Day {
+                date,
+                high: 0,
+                medium: 0,
+                low: 0,
+                informational: 0,
+                other: 0,
+            })
+            .collect();
+        Self {
+            first,
+            days,
+            tz,
+            as_of,
+        }
+    }
+
+    /// Counts an alert if it was detected on one of the days, up to the as-of instant.
+    pub fn add(&mut self, alert: &Alert) {
+        if alert.detected > self.as_of {
+            return;
+        }
+        let date = alert.detected.with_timezone(&self.tz).date_naive();
+        let Ok(i) = usize::try_from((date - self.first).num_days()) else {
+            return;
+        };
+        let Some(day) = self.days.get_mut(i) else {
+            return;
+        };
+        match alert.severity {
+            Severity::High => day.high += 1,
+            Severity::Medium => day.medium += 1,
+            Severity::Low => day.low += 1,
+            Severity::Informational => day.informational += 1,
+            Severity::Unknown(_) => day.other += 1,
+        }
+    }
+
+    pub fn finish(self) -> Vec<Day> {
+        self.days
+    }
+}

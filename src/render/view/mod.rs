@@ -1,0 +1,581 @@
+//! The plain view model every report renders from: numbers, and strings already made safe to
+//! display, in the configured language and time zone. Templates only lay it out.
+
+mod changes;
+pub mod chart;
+pub mod format;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+pub use changes::{Changes, LeftLine};
+pub use chart::{ChartRow, Segment};
+
+use super::display;
+use super::lang::{Catalogue, count, fill};
+use crate::config::Language;
+use crate::digest::{Digest, DigestAlert, Partner, Tally, alert_type};
+
+/// The Partner Center Security Alerts dashboard. Links in the digest are only ever fixed URLs
+/// like this one, never strings from the API.
+pub const PORTAL_URL: &str =
+    "https://partner.microsoft.com/dashboard/commerce2/insights/security/alerts";
+
+/// At most this many alerts are listed in the drill-down; the CSV carries all of them. The HTML
+/// size budget in [`super::render`] may list fewer.
+pub const MAX_LISTED_ALERTS: usize = 100;
+/// At most this many overdue alerts are listed before the drill-down.
+pub const MAX_LISTED_OVERDUE: usize = 15;
+/// At most this many alert types in the email's type table.
+pub const MAX_LISTED_TYPES: usize = 25;
+const MAX_TITLE_CHARS: usize = 120;
+const MAX_RESOURCE_CHARS: usize = 60;
+
+/// Which CSVs the email carries; the others stay in the run folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attachments {
+    pub alerts_csv: Option<usize>,
+    pub summary_csv: Option<usize>,
+    /// Sizes, for the note when one is left out.
+    pub alerts_bytes: usize,
+    pub summary_bytes: usize,
+}
+
+impl Attachments {
+    /// Both if they fit `max` together; else the summary alone if it fits; else neither.
+    pub fn fitting(alerts: usize, summary: usize, max: usize) -> Self {
+        let both = alerts + summary <= max;
+        Self {
+            alerts_csv: both.then_some(alerts),
+            summary_csv: (summary <= max).then_some(summary),
+            alerts_bytes: alerts,
+            summary_bytes: summary,
+        }
+    }
+}
+
+/// What the view needs besides the digest.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub digest_date: NaiveDate,
+    pub timezone: Tz,
+    pub language: Language,
+    pub subject_prefix: &'a str,
+    /// Records the source could not understand.
+    pub set_aside: usize,
+}
+
+/// How many alerts the drill-down and the shorter lists show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub drill_down: usize,
+    pub overdue: usize,
+    pub changes: usize,
+}
+
+impl Limits {
+    pub const FULL: Self = Self {
+        drill_down: MAX_LISTED_ALERTS,
+        overdue: MAX_LISTED_OVERDUE,
+        changes: changes::MAX_LISTED,
+    };
+    pub const NONE: Self = Self {
+        drill_down: 0,
+        overdue: 0,
+        changes: 0,
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    /// The language's fixed words, for headings and column names.
+    pub t: &'static Catalogue,
+    pub lang: &'static str,
+    pub subject: String,
+    /// "Azure security alerts · Digest of Sunday 29 November 2026".
+    pub kicker: String,
+    pub digest_date: String,
+    pub headline: String,
+    /// As-of time, window and the time zone every time is shown in.
+    pub as_of_line: String,
+    pub empty: bool,
+    pub totals: Tally,
+    pub counts: Vec<Count>,
+    pub severity_line: String,
+    pub changes: Changes,
+    pub overdue: Vec<AlertLine>,
+    pub overdue_more: Option<String>,
+    pub chart: Vec<ChartRow>,
+    pub chart_legend: String,
+    pub types: Vec<TypeRow>,
+    pub types_more: Option<String>,
+    pub groups: Vec<PartnerView>,
+    pub listed: usize,
+    pub not_listed: usize,
+    pub listed_more: Option<String>,
+    /// Facts about what the digest does not show, one sentence each.
+    pub notes: Vec<String>,
+    pub act: [&'static str; 4],
+    pub footer: String,
+    pub portal_url: &'static str,
+}
+
+/// One number of the headline row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    pub value: usize,
+    pub label: &'static str,
+    /// Drawn in the alarm colour when not zero.
+    pub alarm: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeRow {
+    pub label: String,
+    pub raw: String,
+    pub tally: Tally,
+    pub partners: usize,
+    pub customers: usize,
+    pub subscriptions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerView {
+    pub label: String,
+    pub id: String,
+    pub tally: Tally,
+    /// "1 alert · 1 high · 0 over 24 h".
+    pub summary: String,
+    pub customers: Vec<CustomerView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerView {
+    pub label: String,
+    pub id: String,
+    /// "1 alert", "3 alerts".
+    pub count: String,
+    pub subscriptions: Vec<SubscriptionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionView {
+    pub label: String,
+    pub id: String,
+    /// "1 alert", "3 alerts".
+    pub count: String,
+    pub alerts: Vec<AlertLine>,
+}
+
+/// One alert, as every list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertLine {
+    pub id: String,
+    pub title: String,
+    pub type_label: String,
+    pub severity: String,
+    /// `high`, `medium`, `low`, `info` or `other`: picks the colour.
+    pub severity_class: &'static str,
+    /// "Customer 6f1b2c3d…".
+    pub customer: String,
+    pub age: String,
+    pub overdue: bool,
+    pub is_new: bool,
+    pub detected: String,
+    pub resource: String,
+    pub more_resources: usize,
+}
+
+impl View {
+    /// Builds the view, listing at most `limits` alerts in each list.
+    pub fn build(
+        digest: &Digest,
+        ctx: &Context<'_>,
+        limits: Limits,
+        attachments: Attachments,
+    ) -> Self {
+        let t = ctx.language.catalogue();
+        let tz = ctx.timezone;
+        let totals = digest.totals;
+        let days = window_days(digest);
+        let digest_date = ctx.digest_date.format("%Y-%m-%d").to_string();
+        let alerts_where = csv_where(t, "alerts.csv", attachments.alerts_csv);
+        let summary_where = csv_where(t, "summary.csv", attachments.summary_csv);
+
+        let types: Vec<TypeRow> = digest
+            .types
+            .iter()
+            .take(MAX_LISTED_TYPES)
+            .map(|ty| TypeRow {
+                label: display::line(&alert_type::label_in(&ty.raw, ctx.language), 80),
+                raw: display::line(&ty.raw, 80),
+                tally: ty.tally,
+                partners: ty.partners,
+                customers: ty.customers,
+                subscriptions: ty.subscriptions,
+            })
+            .collect();
+        let types_not_listed = digest.types.len() - types.len();
+
+        let listed = limits.drill_down.min(digest.alerts.len());
+        let not_listed = digest.alerts.len() - listed;
+        let (overdue, overdue_total) = overdue(digest, ctx, limits.overdue);
+
+        Self {
+            t,
+            lang: ctx.language.tag(),
+            subject: subject(t, ctx.subject_prefix, &digest_date, digest),
+            kicker: format!(
+                "{} · {}",
+                t.brand,
+                fill(t.digest_of, &[("date", &t.long_date(ctx.digest_date))])
+            ),
+            headline: headline(t, digest),
+            as_of_line: fill(
+                t.as_of_line,
+                &[
+                    ("as_of", &format::local(digest.as_of, tz)),
+                    ("start", &format::local(digest.window.start, tz)),
+                    ("days", &days),
+                    ("zone", &tz.name()),
+                ],
+            ),
+            empty: digest.is_empty(),
+            totals,
+            counts: vec![
+                Count {
+                    value: totals.alerts,
+                    label: t.count_unresolved,
+                    alarm: false,
+                },
+                Count {
+                    value: totals.new,
+                    label: t.count_new,
+                    alarm: false,
+                },
+                Count {
+                    value: totals.overdue,
+                    label: t.count_overdue,
+                    alarm: true,
+                },
+                Count {
+                    value: digest.reach.partners,
+                    label: t.count_partners,
+                    alarm: false,
+                },
+                Count {
+                    value: digest.reach.customers,
+                    label: t.count_customers,
+                    alarm: false,
+                },
+                Count {
+                    value: digest.reach.subscriptions,
+                    label: t.count_subscriptions,
+                    alarm: false,
+                },
+            ],
+            severity_line: severity_line(t, totals),
+            changes: changes::build(digest, ctx, limits.changes, &alerts_where),
+            overdue_more: (overdue_total > overdue.len()).then(|| {
+                fill(
+                    t.more_in,
+                    &[("n", &(overdue_total - overdue.len())), ("where", &alerts_where)],
+                )
+            }),
+            overdue,
+            chart: chart::rows(t, &digest.daily),
+            chart_legend: chart::legend(t),
+            types_more: (types_not_listed > 0)
+                .then(|| fill(t.types_more, &[("n", &types_not_listed)])),
+            types,
+            groups: groups(digest, ctx, limits.drill_down),
+            listed,
+            not_listed,
+            listed_more: (not_listed > 0).then(|| {
+                fill(
+                    t.listed_more,
+                    &[
+                        ("listed", &listed),
+                        ("more", &not_listed),
+                        ("where", &alerts_where),
+                    ],
+                )
+            }),
+            notes: notes(t, digest, ctx, attachments),
+            act: [t.act_verify, t.act_review, t.act_report, t.act_compromised],
+            footer: fill(
+                t.footer,
+                &[
+                    ("alerts_where", &alerts_where),
+                    ("summary_where", &summary_where),
+                ],
+            ),
+            portal_url: PORTAL_URL,
+            digest_date,
+        }
+    }
+}
+
+/// The overdue alerts, oldest first, at most `max`; and how many there are in all.
+fn overdue(digest: &Digest, ctx: &Context<'_>, max: usize) -> (Vec<AlertLine>, usize) {
+    let mut overdue: Vec<&DigestAlert> = digest.alerts.iter().filter(|a| a.overdue).collect();
+    let total = overdue.len();
+    overdue.sort_by(|a, b| {
+        a.alert
+            .detected
+            .cmp(&b.alert.detected)
+            .then_with(|| a.alert.severity.rank().cmp(&b.alert.severity.rank()))
+    });
+    let lines = overdue
+        .into_iter()
+        .take(max)
+        .map(|a| alert_line(a, ctx))
+        .collect();
+    (lines, total)
+}
+
+/// The drill-down: the most urgent alerts (the first `max_listed` in digest order), shown in
+/// their partner, customer and subscription groups.
+fn groups(digest: &Digest, ctx: &Context<'_>, max_listed: usize) -> Vec<PartnerView> {
+    let t = ctx.language.catalogue();
+    let mut groups = Vec::new();
+    for p in &digest.partners {
+        let mut customers = Vec::new();
+        for c in &p.customers {
+            let mut subscriptions = Vec::new();
+            for s in &c.subscriptions {
+                let take = s.alerts.partition_point(|&i| i < max_listed);
+                if take == 0 {
+                    continue;
+                }
+                subscriptions.push(SubscriptionView {
+                    label: subscription_label(t, s.subscription_id.as_deref()),
+                    id: id_or_unknown(s.subscription_id.as_deref()),
+                    count: count(s.tally.alerts, t.alert_one, t.alert_many),
+                    alerts: s.alerts[..take]
+                        .iter()
+                        .map(|&i| alert_line(&digest.alerts[i], ctx))
+                        .collect(),
+                });
+            }
+            if !subscriptions.is_empty() {
+                customers.push(CustomerView {
+                    label: customer_label(t, c.tenant_id.as_deref()),
+                    id: id_or_unknown(c.tenant_id.as_deref()),
+                    count: count(c.tally.alerts, t.alert_one, t.alert_many),
+                    subscriptions,
+                });
+            }
+        }
+        if !customers.is_empty() {
+            let (label, id) = match &p.partner {
+                Partner::Direct => (t.direct_customers.to_owned(), String::new()),
+                Partner::Reseller(id) => (
+                    fill(t.reseller, &[("id", &display::short_id(id))]),
+                    display::line(id, 80),
+                ),
+            };
+            groups.push(PartnerView {
+                label,
+                id,
+                tally: p.tally,
+                summary: format!(
+                    "{} · {} {} · {} {}",
+                    count(p.tally.alerts, t.alert_one, t.alert_many),
+                    p.tally.high,
+                    t.sev_high,
+                    p.tally.overdue,
+                    t.count_overdue
+                ),
+                customers,
+            });
+        }
+    }
+    groups
+}
+
+pub(super) fn customer_label(t: &Catalogue, id: Option<&str>) -> String {
+    id.map_or_else(
+        || t.unknown_customer.to_owned(),
+        |id| fill(t.customer, &[("id", &display::short_id(id))]),
+    )
+}
+
+fn subscription_label(t: &Catalogue, id: Option<&str>) -> String {
+    id.map_or_else(
+        || t.unknown_subscription.to_owned(),
+        |id| fill(t.subscription, &[("id", &display::short_id(id))]),
+    )
+}
+
+fn csv_where(t: &Catalogue, name: &str, attached: Option<usize>) -> String {
+    match attached {
+        Some(_) => fill(t.csv_attached, &[("name", &name)]),
+        None => fill(t.csv_saved, &[("name", &name)]),
+    }
+}
+
+fn window_days(digest: &Digest) -> u32 {
+    u32::try_from((digest.window.end - digest.window.start).num_days()).unwrap_or(u32::MAX)
+}
+
+fn id_or_unknown(id: Option<&str>) -> String {
+    id.map_or_else(|| "unknown".to_owned(), |id| display::line(id, 80))
+}
+
+fn alert_line(a: &DigestAlert, ctx: &Context<'_>) -> AlertLine {
+    let t = ctx.language.catalogue();
+    let alert = &a.alert;
+    let title = alert
+        .display_name
+        .as_deref()
+        .or(alert.description.as_deref())
+        .unwrap_or(t.no_title);
+    let mut resources = alert
+        .affected_resources
+        .iter()
+        .filter_map(|r| r.resource_id.as_deref());
+    let resource = resources.next().map_or_else(
+        || "—".to_owned(),
+        |r| display::line(format::resource_label(r), MAX_RESOURCE_CHARS),
+    );
+    let (severity, severity_class) = format::severity(t, &alert.severity);
+    AlertLine {
+        id: display::line(&alert.id, 80),
+        title: display::line(title, MAX_TITLE_CHARS),
+        type_label: display::line(&alert_type::label_in(&alert.alert_type, ctx.language), 80),
+        severity,
+        severity_class,
+        customer: customer_label(t, a.customer.as_deref()),
+        age: format::age(t, a.age),
+        overdue: a.overdue,
+        is_new: a.is_new,
+        detected: fill(
+            t.detected_at,
+            &[("time", &format::local(alert.detected, ctx.timezone))],
+        ),
+        resource,
+        more_resources: resources.count(),
+    }
+}
+
+fn severity_line(t: &Catalogue, totals: Tally) -> String {
+    let mut line = fill(
+        t.by_severity,
+        &[
+            ("high", &totals.high),
+            ("medium", &totals.medium),
+            ("low", &totals.low),
+            ("informational", &totals.informational),
+        ],
+    );
+    if totals.other > 0 {
+        line.push_str(" · ");
+        line.push_str(&fill(t.by_severity_unknown, &[("n", &totals.other)]));
+    }
+    line
+}
+
+fn headline(t: &Catalogue, d: &Digest) -> String {
+    let totals = d.totals;
+    if totals.alerts == 0 {
+        return fill(t.headline_empty, &[("days", &window_days(d))]);
+    }
+    fill(
+        t.headline,
+        &[
+            (
+                "alerts",
+                &count(totals.alerts, t.unresolved_one, t.unresolved_many),
+            ),
+            (
+                "customers",
+                &count(d.reach.customers, t.customer_one, t.customer_many),
+            ),
+            (
+                "subscriptions",
+                &count(d.reach.subscriptions, t.subscription_one, t.subscription_many),
+            ),
+            ("new", &count(totals.new, t.new_one, t.new_many)),
+            ("overdue", &totals.overdue),
+        ],
+    )
+}
+
+/// The subject carries the date and the counts, never a string from the API.
+pub fn subject(t: &Catalogue, prefix: &str, digest_date: &str, d: &Digest) -> String {
+    let totals = d.totals;
+    if totals.alerts == 0 {
+        return fill(
+            t.subject_empty,
+            &[("prefix", &prefix), ("date", &digest_date)],
+        );
+    }
+    fill(
+        t.subject,
+        &[
+            ("prefix", &prefix),
+            ("date", &digest_date),
+            (
+                "alerts",
+                &count(totals.alerts, t.unresolved_one, t.unresolved_many),
+            ),
+            ("high", &totals.high),
+            ("overdue", &totals.overdue),
+            (
+                "customers",
+                &count(d.reach.customers, t.customer_one, t.customer_many),
+            ),
+        ],
+    )
+}
+
+fn notes(t: &Catalogue, d: &Digest, ctx: &Context<'_>, attachments: Attachments) -> Vec<String> {
+    let s = d.selection;
+    let mut notes = Vec::new();
+    if s.older_than_window > 0 {
+        notes.push(fill(
+            if s.older_than_window == 1 {
+                t.older_one
+            } else {
+                t.older_many
+            },
+            &[
+                ("n", &s.older_than_window),
+                (
+                    "date",
+                    &d.window.start.with_timezone(&ctx.timezone).format("%Y-%m-%d"),
+                ),
+                ("days", &window_days(d)),
+            ],
+        ));
+    }
+    if s.after_as_of > 0 {
+        notes.push(count(s.after_as_of, t.after_as_of_one, t.after_as_of_many));
+    }
+    if s.test > 0 {
+        notes.push(count(s.test, t.test_one, t.test_many));
+    }
+    if ctx.set_aside > 0 {
+        notes.push(count(ctx.set_aside, t.set_aside_one, t.set_aside_many));
+    }
+    for (name, attached, bytes) in [
+        ("alerts.csv", attachments.alerts_csv, attachments.alerts_bytes),
+        (
+            "summary.csv",
+            attachments.summary_csv,
+            attachments.summary_bytes,
+        ),
+    ] {
+        if attached.is_none() {
+            notes.push(fill(
+                t.csv_too_large,
+                &[("name", &name), ("mb", &format::megabytes(bytes))],
+            ));
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+use chrono::{DateTime, TimeDelta};
+
+use super::*;
+use crate::digest::{self, Previous, Remembered, Rules};
+use crate::source::model::parse_alert;
+
+const AS_OF: &str = "2026-11-29T07:00:00Z";
+
+fn alert_json(id: &str, customer: &str, severity: &str, detected: &str, status: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","status":"{status}","severity":"{severity}","customerTenantId":"{customer}",
+            "subscriptionId":"s","alertType":"cryptoMining","detectedDateTime":"{detected}",
+            "resolvedReason":"fraud","resolvedBy":"ann@partner.example","resolvedOnDateTime":"2026-11-28T12:30:00Z"}}"#
+    )
+}
+
+fn rules() -> Rules {
+    Rules {
+        window_days: 60,
+        include_test_alerts: false,
+        timezone: chrono_tz::Europe::Stockholm,
+    }
+}
+
+fn digest_of(alerts: &[(&str, &str, &str)], previous: Option<&Previous>) -> Digest {
+    let alerts = alerts
+        .iter()
+        .map(|(id, customer, severity)| {
+            parse_alert(&alert_json(id, customer, severity, "2026-11-28T00:00:00Z", "active"))
+                .unwrap()
+        })
+        .collect();
+    digest::build_since(alerts, as_of(), rules(), previous)
+}
+
+fn as_of() -> DateTime<chrono::Utc> {
+    DateTime::parse_from_rfc3339(AS_OF).unwrap().into()
+}
+
+fn ctx(language: Language) -> Context<'static> {
+    Context {
+        digest_date: NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+        timezone: chrono_tz::Europe::Stockholm,
+        language,
+        subject_prefix: "Alerts",
+        set_aside: 0,
+    }
+}
+
+fn attachments() -> Attachments {
+    Attachments::fitting(1, 1, 10)
+}
+
+#[test]
+fn the_listed_alerts_are_the_most_urgent_ones_in_their_groups() {
+    // customer a has the most urgent alert and a minor one; customer b the second most urgent
+    let digest = digest_of(
+        &[
+            ("a-high", "a", "high"),
+            ("a-low", "a", "low"),
+            ("b-med", "b", "medium"),
+        ],
+        None,
+    );
+    let limits = Limits {
+        drill_down: 2,
+        ..Limits::FULL
+    };
+    let view = View::build(&digest, &ctx(Language::English), limits, attachments());
+    let listed: Vec<(&str, Vec<&str>)> = view.groups[0]
+        .customers
+        .iter()
+        .map(|c| {
+            let ids = c
+                .subscriptions
+                .iter()
+                .flat_map(|s| s.alerts.iter().map(|a| a.id.as_str()));
+            (c.id.as_str(), ids.collect())
+        })
+        .collect();
+    assert_eq!(listed, [("a", vec!["a-high"]), ("b", vec!["b-med"])]);
+    assert_eq!((view.listed, view.not_listed), (2, 1));
+    assert_eq!(
+        view.groups[0].customers[0].count, "2 alerts",
+        "group counts stay whole"
+    );
+    assert_eq!(
+        view.listed_more.as_deref(),
+        Some("The 2 most urgent alerts are listed above; 1 more are in the attached alerts.csv.")
+    );
+}
+
+#[test]
+fn the_subject_carries_the_date_and_counts_only_in_the_language() {
+    let digest = digest_of(&[("x", "<script>", "high")], None);
+    let en = Language::English.catalogue();
+    let sv = Language::Swedish.catalogue();
+    assert_eq!(
+        subject(en, "Alerts", "2026-11-29", &digest),
+        "Alerts 2026-11-29: 1 unresolved alert (1 high, 1 overdue) in 1 customer"
+    );
+    assert_eq!(
+        subject(sv, "Larm", "2026-11-29", &digest),
+        "Larm 2026-11-29: 1 olöst larm (1 höga, 1 försenade) hos 1 kund"
+    );
+    let empty = digest_of(&[], None);
+    assert_eq!(
+        subject(en, "Alerts", "2026-11-29", &empty),
+        "Alerts 2026-11-29: no unresolved alerts"
+    );
+}
+
+#[test]
+fn overdue_alerts_are_listed_oldest_first_and_capped() {
+    let mut alerts = Vec::new();
+    for (i, hours) in [30, 100, 25, 2, 50].iter().enumerate() {
+        let detected = (as_of() - TimeDelta::hours(*hours)).to_rfc3339();
+        alerts.push(
+            parse_alert(&alert_json(&format!("a{i}"), "c", "low", &detected, "active")).unwrap(),
+        );
+    }
+    let digest = digest::build(alerts, as_of(), rules());
+    let limits = Limits {
+        overdue: 3,
+        ..Limits::FULL
+    };
+    let view = View::build(&digest, &ctx(Language::English), limits, attachments());
+    let ages: Vec<&str> = view.overdue.iter().map(|a| a.age.as_str()).collect();
+    assert_eq!(ages, ["4 d 4 h", "2 d 2 h", "30 h"]);
+    assert_eq!(
+        view.overdue_more.as_deref(),
+        Some("1 more are in the attached alerts.csv.")
+    );
+    assert_eq!(view.totals.new, 1, "only the 2-hour-old alert is new on a first digest");
+}
+
+#[test]
+fn the_first_digest_says_it_has_no_history() {
+    let digest = digest_of(&[("a", "c", "high")], None);
+    let view = View::build(&digest, &ctx(Language::Swedish), Limits::FULL, attachments());
+    assert!(view.changes.first);
+    assert!(view.changes.intro.starts_with("Det här är den första"));
+}
+
+#[test]
+fn changes_list_new_alerts_and_what_became_of_the_others() {
+    let remembered = |id: &str| Remembered {
+        id: id.to_owned(),
+        alert_type: "usageAnomalyDetection".to_owned(),
+        severity: "medium".to_owned(),
+        customer: Some("c".to_owned()),
+        subscription: None,
+        detected: as_of() - TimeDelta::days(3),
+    };
+    let previous = Previous {
+        digest_date: "2026-11-28".to_owned(),
+        as_of: as_of() - TimeDelta::days(1),
+        alerts: vec![remembered("kept"), remembered("fixed"), remembered("gone")],
+    };
+    let mut alerts: Vec<_> = ["kept", "fresh"]
+        .iter()
+        .map(|id| {
+            parse_alert(&alert_json(id, "c", "high", "2026-11-27T00:00:00Z", "active")).unwrap()
+        })
+        .collect();
+    alerts.push(
+        parse_alert(&alert_json("FIXED", "c", "high", "2026-11-26T00:00:00Z", "resolved"))
+            .unwrap(),
+    );
+    let digest = digest::build_since(alerts, as_of(), rules(), Some(&previous));
+    let view = View::build(&digest, &ctx(Language::English), Limits::FULL, attachments());
+    let c = &view.changes;
+    assert!(!c.first);
+    assert_eq!(c.intro, "Compared with the digest of 2026-11-28 (as of 2026-11-28 08:00).");
+    assert_eq!(c.counts, "1 new · 1 still open · 2 no longer open");
+    assert_eq!(
+        c.new.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["fresh"]
+    );
+    let left: Vec<(&str, &str, bool)> = c
+        .left
+        .iter()
+        .map(|l| (l.id.as_str(), l.outcome.as_str(), l.resolved))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            (
+                "fixed",
+                "Fraud, by ann@partner.example, 2026-11-28 13:30",
+                true
+            ),
+            (
+                "gone",
+                "No longer reported by Microsoft (resolved or removed)",
+                false
+            ),
+        ]
+    );
+    assert_eq!(view.totals.new, 1);
+}
