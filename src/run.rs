@@ -270,7 +270,7 @@ async fn prepare(
         digest_date: as_of::digest_date(as_of, tz),
         timezone: tz,
         language: config.digest.language,
-        subject_prefix: &config.mail.subject,
+        subject_prefix: config.mail.subject.as_deref(),
         set_aside,
     };
     let reports = render::render(&digest, &ctx).or_exit(Exit::Internal)?;

@@ -118,8 +118,9 @@ pub struct MailConfig {
     pub from: Mailbox,
     /// Recipients, unique by address (compared case-insensitively).
     pub to: Vec<Mailbox>,
-    /// Subject prefix; the date and the counts follow it.
-    pub subject: String,
+    /// Subject prefix; the date and the counts follow it. Default: "Azure security alerts" in
+    /// the digest's language.
+    pub subject: Option<String>,
 }
 
 #[derive(Debug, Clone)]

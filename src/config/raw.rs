@@ -105,8 +105,8 @@ struct RawMail {
     transport: RawTransport,
     from: String,
     to: Vec<String>,
-    #[serde(default = "default_subject")]
-    subject: String,
+    #[serde(default)]
+    subject: Option<String>,
     #[serde(default)]
     smtp: Option<RawSmtp>,
 }
@@ -150,10 +150,6 @@ enum RawTls {
 
 fn default_transport() -> RawTransport {
     RawTransport::File
-}
-
-fn default_subject() -> String {
-    "Azure security alerts".to_owned()
 }
 
 /// The longest window the digest accepts; Microsoft keeps alerts for a limited time anyway.
@@ -498,13 +494,14 @@ impl RawMail {
             }
             to.push(mailbox);
         }
-        if self.subject.chars().any(char::is_control) {
+        let subject = self.subject.as_deref().map(str::trim);
+        if subject.is_some_and(|s| s.chars().any(char::is_control)) {
             return Err(origin.invalid(
                 "mail.subject",
                 "must be one line without control characters",
             ));
         }
-        if self.subject.chars().count() > MAX_SUBJECT_CHARS {
+        if subject.is_some_and(|s| s.chars().count() > MAX_SUBJECT_CHARS) {
             return Err(origin.invalid(
                 "mail.subject",
                 format!("must be at most {MAX_SUBJECT_CHARS} characters"),
@@ -530,7 +527,7 @@ impl RawMail {
             transport,
             from,
             to,
-            subject: self.subject.trim().to_owned(),
+            subject: subject.filter(|s| !s.is_empty()).map(str::to_owned),
         })
     }
 }

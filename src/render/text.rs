@@ -42,7 +42,9 @@ pub fn wrap(text: &str, width: usize) -> String {
         if i > 0 {
             out.push('\n');
         }
-        if line.chars().count() <= width || line == "-- " {
+        // "-- " is the signature separator: its space is meant.
+        let line = if line == "-- " { line } else { line.trim_end() };
+        if line.chars().count() <= width {
             out.push_str(line);
             continue;
         }
@@ -92,7 +94,8 @@ mod tests {
         let text = "  - one two three four five six";
         assert_eq!(wrap(text, 16), "  - one two\n    three four\n    five six");
         assert_eq!(wrap("12. alpha beta gamma", 12), "12. alpha\n    beta\n    gamma");
-        assert_eq!(wrap("short\n\nlines", 10), "short\n\nlines");
+        assert_eq!(wrap("short  \n\nlines", 10), "short\n\nlines");
+        assert_eq!(wrap("-- \nsig", 10), "-- \nsig");
     }
 
     #[test]

@@ -58,8 +58,11 @@ fn decoded() -> Vec<String> {
 /// Every element the production template uses; anything else came from data.
 const TEMPLATE_TAGS: &[&str] = &[
     "doctype", "html", "head", "meta", "title", "style", "body", "table", "tr", "td", "th", "div",
-    "h1", "h2", "a", "span", "ol", "li",
+    "h1", "h2", "a", "span", "ol", "li", "p", "tbody",
 ];
+
+/// The template's conditional comments for Outlook (fixed text, not from data).
+const TEMPLATE_COMMENTS: &[&str] = &["<!--[if mso]>", "<![endif]-->"];
 
 /// The markup of every tag: from each `<` to the next `>`.
 fn tags(html: &str) -> Vec<&str> {
@@ -75,6 +78,9 @@ fn hostile_strings_are_escaped_in_the_html() {
     assert!(output.status.success(), "{}", stderr(&output));
     let html = std::fs::read_to_string(job.day("2026-11-29").join("digest.html")).unwrap();
     for tag in tags(&html) {
+        if TEMPLATE_COMMENTS.contains(&tag) {
+            continue;
+        }
         let name: String = tag
             .trim_start_matches(['<', '/', '!'])
             .chars()
@@ -89,7 +95,8 @@ fn hostile_strings_are_escaped_in_the_html() {
             "attribute from data: {tag}"
         );
     }
-    assert!(html.contains("&#60;script&#62;"), "escaped, not dropped");
+    // css-inline re-serialises the document: escaped text comes out as named entities.
+    assert!(html.contains("&lt;script&gt;"), "escaped, not dropped");
     assert!(html.contains("{{7*7}}"), "template syntax shown literally");
     assert!(html.contains("[U+202E]"), "bidi override made visible");
     assert!(!html.contains('\u{202E}') && !html.contains('\0'));

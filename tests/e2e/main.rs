@@ -14,6 +14,7 @@ mod graph;
 mod graph_binary;
 mod graph_faults;
 mod harness;
+mod history;
 
 mod check;
 mod config_errors;

@@ -46,6 +46,10 @@ catalogue! {
     digest_of,
     /// The first line of the digest: `{alerts}`, `{customers}`, `{subscriptions}`, `{new}`, `{overdue}`.
     headline,
+    /// `{new}`: the headline's new alerts when there is a previous digest.
+    new_since,
+    /// `{new}`: the headline's new alerts in the first digest.
+    new_recent,
     /// `{days}`
     headline_empty,
     /// `{as_of}`, `{start}`, `{days}`, `{zone}`
@@ -277,7 +281,7 @@ mod tests {
     #[test]
     fn swedish_is_translated() {
         // Entries made only of placeholders, units and product names may read the same.
-        const MAY_MATCH: &[&str] = &["age_minutes", "resolved_plain"];
+        const MAY_MATCH: &[&str] = &["age_minutes", "resolved_on", "resolved_plain"];
         let en = Language::English.catalogue().entries();
         let sv = Language::Swedish.catalogue().entries();
         for ((key, a), (_, b)) in en.iter().zip(&sv) {

@@ -25,7 +25,7 @@ pub const PORTAL_URL: &str =
 /// size budget in [`super::render`] may list fewer.
 pub const MAX_LISTED_ALERTS: usize = 100;
 /// At most this many overdue alerts are listed before the drill-down.
-pub const MAX_LISTED_OVERDUE: usize = 15;
+pub const MAX_LISTED_OVERDUE: usize = 10;
 /// At most this many alert types in the email's type table.
 pub const MAX_LISTED_TYPES: usize = 25;
 const MAX_TITLE_CHARS: usize = 120;
@@ -60,7 +60,8 @@ pub struct Context<'a> {
     pub digest_date: NaiveDate,
     pub timezone: Tz,
     pub language: Language,
-    pub subject_prefix: &'a str,
+    /// The configured subject prefix; `None`: the language's "Azure security alerts".
+    pub subject_prefix: Option<&'a str>,
     /// Records the source could not understand.
     pub set_aside: usize,
 }
@@ -155,6 +156,9 @@ pub struct CustomerView {
     pub id: String,
     /// "1 alert", "3 alerts".
     pub count: String,
+    /// The label of the customer's one subscription, when it has just one: shown on the
+    /// customer's line instead of a line of its own.
+    pub only_subscription: Option<String>,
     pub subscriptions: Vec<SubscriptionView>,
 }
 
@@ -224,7 +228,12 @@ impl View {
         Self {
             t,
             lang: ctx.language.tag(),
-            subject: subject(t, ctx.subject_prefix, &digest_date, digest),
+            subject: subject(
+                t,
+                ctx.subject_prefix.unwrap_or(t.brand),
+                &digest_date,
+                digest,
+            ),
             kicker: format!(
                 "{} · {}",
                 t.brand,
@@ -363,6 +372,8 @@ fn groups(digest: &Digest, ctx: &Context<'_>, max_listed: usize) -> Vec<PartnerV
                     label: customer_label(t, c.tenant_id.as_deref()),
                     id: id_or_unknown(c.tenant_id.as_deref()),
                     count: count(c.tally.alerts, t.alert_one, t.alert_many),
+                    only_subscription: (c.subscriptions.len() == 1)
+                        .then(|| subscription_label(t, c.subscriptions[0].subscription_id.as_deref())),
                     subscriptions,
                 });
             }
@@ -496,7 +507,17 @@ fn headline(t: &Catalogue, d: &Digest) -> String {
                 "subscriptions",
                 &count(d.reach.subscriptions, t.subscription_one, t.subscription_many),
             ),
-            ("new", &count(totals.new, t.new_one, t.new_many)),
+            (
+                "new",
+                &fill(
+                    if d.history.is_some() {
+                        t.new_since
+                    } else {
+                        t.new_recent
+                    },
+                    &[("new", &count(totals.new, t.new_one, t.new_many))],
+                ),
+            ),
             ("overdue", &totals.overdue),
         ],
     )

@@ -42,7 +42,7 @@ fn ctx(language: Language) -> Context<'static> {
         digest_date: NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
         timezone: chrono_tz::Europe::Stockholm,
         language,
-        subject_prefix: "Alerts",
+        subject_prefix: Some("Alerts"),
         set_aside: 0,
     }
 }

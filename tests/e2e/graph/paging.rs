@@ -301,6 +301,7 @@ async fn c7_the_same_alert_on_two_pages_is_collected_twice_and_counted_once_by_t
         csp_alert_digest::digest::Rules {
             window_days: 60,
             include_test_alerts: false,
+            timezone: chrono_tz::UTC,
         },
     );
     assert_eq!(digest.alerts.len(), 2);
