@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::config::{self, Config, Transport};
+use crate::deliver::ledger::Ledger;
 use crate::deliver::ledger::{NewDelivery, Prepared};
 use crate::deliver::smtp::Mailer;
-use crate::deliver::ledger::Ledger;
 use crate::deliver::{self, RunFolder, State, StateError, message};
 use crate::exit::{Exit, ExitContext, Failure};
 use crate::render::{self, Context};

@@ -15,7 +15,8 @@ use crate::digest::{Previous, Remembered};
 pub const FILE_NAME: &str = "ledger.sqlite3";
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
     CREATE TABLE runs (
         id          INTEGER PRIMARY KEY,
         started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
@@ -54,13 +55,15 @@ const MIGRATIONS: &[&str] = &[r"
         sent_at     TEXT,
         PRIMARY KEY (digest_date, recipient)
     );
-", r"
+",
+    r"
     ALTER TABLE digest_alerts ADD COLUMN alert_type TEXT;
     ALTER TABLE digest_alerts ADD COLUMN severity TEXT;
     ALTER TABLE digest_alerts ADD COLUMN customer_tenant_id TEXT;
     ALTER TABLE digest_alerts ADD COLUMN subscription_id TEXT;
     ALTER TABLE digest_alerts ADD COLUMN detected TEXT;
-"];
+",
+];
 
 /// What a run asks the ledger to remember about a digest it prepared.
 #[derive(Debug, Clone)]
@@ -148,7 +151,9 @@ impl Ledger {
             let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
             let known = i64::try_from(MIGRATIONS.len())?;
             if version != known {
-                bail!("its schema version is {version}, this program's is {known}; a real run brings it up to date");
+                bail!(
+                    "its schema version is {version}, this program's is {known}; a real run brings it up to date"
+                );
             }
             Ok(Self {
                 conn,
@@ -269,7 +274,8 @@ impl Ledger {
                     a.severity,
                     a.customer,
                     a.subscription,
-                    a.detected.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                    a.detected
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
                 ])?;
             }
             let mut insert = tx.prepare(
@@ -545,7 +551,10 @@ mod tests {
             .unwrap();
         let previous = ledger.previous("2026-11-29").unwrap().unwrap();
         assert_eq!(previous.digest_date, "2026-11-28");
-        assert_eq!(previous.as_of, parse_instant("2026-11-29T07:00:00Z").unwrap());
+        assert_eq!(
+            previous.as_of,
+            parse_instant("2026-11-29T07:00:00Z").unwrap()
+        );
         let mut expected = remembered(&["a", "b"]);
         expected.sort_by(|x, y| x.id.cmp(&y.id));
         assert_eq!(previous.alerts, expected, "every remembered field survives");
@@ -553,7 +562,11 @@ mod tests {
         drop(ledger);
         let read_only = Ledger::open_read_only(dir.path()).unwrap().unwrap();
         assert_eq!(
-            read_only.previous("2026-11-29").unwrap().unwrap().digest_date,
+            read_only
+                .previous("2026-11-29")
+                .unwrap()
+                .unwrap()
+                .digest_date,
             "2026-11-28"
         );
         assert!(

@@ -11,7 +11,11 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "Network connections to crypto-mining pools",
         "Nätverksanslutningar till kryptominingpooler",
     ),
-    ("usageanomalydetection", "Usage anomaly", "Avvikande användning"),
+    (
+        "usageanomalydetection",
+        "Usage anomaly",
+        "Avvikande användning",
+    ),
     (
         "servicehealthsecurityadvisory",
         "Service health security advisory",
@@ -164,7 +168,10 @@ mod tests {
         assert_eq!(label("UsageAnomalyDetection"), "Usage anomaly");
         assert_eq!(key("UsageAnomalyDetection"), key("usageAnomalyDetection"));
         assert!(is_known("ARM_SuspiciousOperations"));
-        assert_eq!(label("ARM_SuspiciousOperations"), "ARM suspicious operations");
+        assert_eq!(
+            label("ARM_SuspiciousOperations"),
+            "ARM suspicious operations"
+        );
         assert_eq!(
             label_in("arm_suspiciousOperations", Language::Swedish),
             "ARM: misstänkta åtgärder"

@@ -123,8 +123,11 @@ pub fn build_since(
     let window = Window::ending_at(as_of, rules.window_days);
     let mut days = daily::Counter::new(as_of, rules.timezone);
     let mut tracker = previous.map(history::Tracker::new);
-    let (selected, selection) =
-        select::select(alerts, window, rules.include_test_alerts, |alert, bucket| {
+    let (selected, selection) = select::select(
+        alerts,
+        window,
+        rules.include_test_alerts,
+        |alert, bucket| {
             if bucket != Bucket::Test {
                 days.add(alert);
             }
@@ -141,7 +144,8 @@ pub fn build_since(
                     Bucket::AfterAsOf => tracker.not_listed(alert, || Outcome::NotReported),
                 }
             }
-        });
+        },
+    );
 
     let mut alerts: Vec<DigestAlert> = selected
         .into_iter()

@@ -4,8 +4,8 @@
 pub mod csv;
 pub mod display;
 pub mod html;
-pub mod text;
 pub mod lang;
+pub mod text;
 pub mod view;
 
 pub use view::{Attachments, Context, Limits, View};

@@ -63,7 +63,10 @@ pub fn wrap(text: &str, width: usize) -> String {
         let mut current = line[..indent_len + marker].to_owned();
         let mut current_len = current.chars().count();
         let mut empty = true;
-        for word in line[indent_len + marker..].split(' ').filter(|w| !w.is_empty()) {
+        for word in line[indent_len + marker..]
+            .split(' ')
+            .filter(|w| !w.is_empty())
+        {
             let len = word.chars().count();
             if !empty && current_len + 1 + len > width {
                 out.push_str(&current);
@@ -93,7 +96,10 @@ mod tests {
     fn long_lines_wrap_at_spaces_with_a_hanging_indent() {
         let text = "  - one two three four five six";
         assert_eq!(wrap(text, 16), "  - one two\n    three four\n    five six");
-        assert_eq!(wrap("12. alpha beta gamma", 12), "12. alpha\n    beta\n    gamma");
+        assert_eq!(
+            wrap("12. alpha beta gamma", 12),
+            "12. alpha\n    beta\n    gamma"
+        );
         assert_eq!(wrap("short  \n\nlines", 10), "short\n\nlines");
         assert_eq!(wrap("-- \nsig", 10), "-- \nsig");
     }
@@ -101,6 +107,9 @@ mod tests {
     #[test]
     fn a_word_longer_than_the_width_stays_whole() {
         let url = "https://partner.microsoft.com/dashboard/commerce2/insights/security/alerts";
-        assert_eq!(wrap(&format!("see {url} now"), 20), format!("see\n{url}\nnow"));
+        assert_eq!(
+            wrap(&format!("see {url} now"), 20),
+            format!("see\n{url}\nnow")
+        );
     }
 }

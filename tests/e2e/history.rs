@@ -59,9 +59,13 @@ fn pages() -> (String, String) {
 }
 
 /// Runs day 1 and day 2 against one state folder; returns the job.
-fn two_days(language: &str) -> Job {
+pub fn two_days(language: &str) -> Job {
     let (day_1, day_2) = pages();
-    let config = BASE_CONFIG.replacen("[digest]\n", &format!("[digest]\nlanguage = \"{language}\"\n"), 1);
+    let config = BASE_CONFIG.replacen(
+        "[digest]\n",
+        &format!("[digest]\nlanguage = \"{language}\"\n"),
+        1,
+    );
     let job = Job::new(&config, &day_1);
     let first = job.run_at(DAY_1, &[]);
     assert!(first.status.success(), "{}", stderr(&first));
@@ -85,8 +89,14 @@ fn the_second_digest_shows_what_changed_in_english() {
     );
     let html = read(&job, "2026-11-29", "digest.html");
     let text = read(&job, "2026-11-29", "digest.txt");
-    assert!(text.contains("2 new · 3 still open · 2 no longer open"), "{text}");
-    assert!(text.contains("Fraud, by ann@partner.example, 2026-11-28 14:15"), "{text}");
+    assert!(
+        text.contains("2 new · 3 still open · 2 no longer open"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Fraud, by ann@partner.example, 2026-11-28 14:15"),
+        "{text}"
+    );
     insta::assert_snapshot!("history.en.html", html);
     insta::assert_snapshot!("history.en.txt", text);
 }
@@ -96,12 +106,23 @@ fn the_second_digest_shows_what_changed_in_swedish() {
     let job = two_days("sv");
     let html = read(&job, "2026-11-29", "digest.html");
     let text = read(&job, "2026-11-29", "digest.txt");
-    assert!(html.starts_with("<!DOCTYPE html><html lang=\"sv\">") || html.contains("<html lang=\"sv\">"));
-    assert!(text.contains("2 nya · 3 fortfarande öppna · 2 inte längre öppna"), "{text}");
-    assert!(text.contains("Bedrägeri, av ann@partner.example, 2026-11-28 14:15"), "{text}");
+    assert!(
+        html.starts_with("<!DOCTYPE html><html lang=\"sv\">")
+            || html.contains("<html lang=\"sv\">")
+    );
+    assert!(
+        text.contains("2 nya · 3 fortfarande öppna · 2 inte längre öppna"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Bedrägeri, av ann@partner.example, 2026-11-28 14:15"),
+        "{text}"
+    );
     assert!(text.contains("söndag 29 november 2026"), "{text}");
     let eml = read(&job, "2026-11-29", "mail/secops@partner.example.eml");
-    let message = mail_parser::MessageParser::default().parse(eml.as_bytes()).unwrap();
+    let message = mail_parser::MessageParser::default()
+        .parse(eml.as_bytes())
+        .unwrap();
     assert_eq!(
         message.subject().unwrap(),
         "Azure-säkerhetslarm 2026-11-29: 5 olösta larm (2 höga, 3 försenade) hos 1 kund"
@@ -137,5 +158,9 @@ fn a_dry_run_reads_the_history_but_records_nothing() {
         text.contains("Compared with the digest of 2026-11-29"),
         "the dry run compares with the last real digest: {text}"
     );
-    assert_eq!(std::fs::read(&ledger).unwrap(), before, "the ledger is untouched");
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        before,
+        "the ledger is untouched"
+    );
 }

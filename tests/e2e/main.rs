@@ -8,6 +8,7 @@
     reason = "AADSTS codes are written as the service sends them"
 )]
 
+mod email_html;
 mod fake_graph;
 mod fake_smtp;
 mod graph;

@@ -285,13 +285,19 @@ mod tests {
         let en = Language::English.catalogue().entries();
         let sv = Language::Swedish.catalogue().entries();
         for ((key, a), (_, b)) in en.iter().zip(&sv) {
-            assert!(a != b || MAY_MATCH.contains(key), "{key} is not translated: {a:?}");
+            assert!(
+                a != b || MAY_MATCH.contains(key),
+                "{key} is not translated: {a:?}"
+            );
         }
     }
 
     #[test]
     fn fill_replaces_known_placeholders_only() {
-        assert_eq!(fill("{a} and {b}", &[("a", &1), ("b", &"two")]), "1 and two");
+        assert_eq!(
+            fill("{a} and {b}", &[("a", &1), ("b", &"two")]),
+            "1 and two"
+        );
         assert_eq!(fill("{a} {c}", &[("a", &1)]), "1 {c}");
         assert_eq!(fill("no { close", &[]), "no { close");
         assert_eq!(count(1, "{n} alert", "{n} alerts"), "1 alert");

@@ -64,12 +64,9 @@ pub(super) fn build(digest: &Digest, ctx: &Context<'_>, max: usize, alerts_where
         .take(max)
         .map(|l| left_line(l, digest, ctx))
         .collect();
-    let more = |n: usize| {
-        (n > 0).then(|| fill(t.more_in, &[("n", &n), ("where", &alerts_where)]))
-    };
-    let left_more = (history.left.len() > left.len()).then(|| {
-        count(history.left.len() - left.len(), t.alert_one, t.alert_many)
-    });
+    let more = |n: usize| (n > 0).then(|| fill(t.more_in, &[("n", &n), ("where", &alerts_where)]));
+    let left_more = (history.left.len() > left.len())
+        .then(|| count(history.left.len() - left.len(), t.alert_one, t.alert_many));
     Changes {
         first: false,
         intro: fill(

@@ -74,7 +74,7 @@ pub fn rows(t: &Catalogue, days: &[Day]) -> Vec<ChartRow> {
                 let n = if max <= TEXT_WIDTH {
                     count
                 } else {
-                    usize::try_from(scaled(count, max, TEXT_WIDTH as u32)).unwrap_or(0)
+                    usize::try_from(scaled(count, max, TEXT_WIDTH)).unwrap_or(0)
                 };
                 let n = if count > 0 { n.max(1) } else { 0 };
                 text_bar.extend(std::iter::repeat_n(letter, n));
@@ -91,8 +91,7 @@ pub fn rows(t: &Catalogue, days: &[Day]) -> Vec<ChartRow> {
 }
 
 /// `count / max × width`, rounded to the nearest whole number.
-fn scaled(count: usize, max: usize, width: u32) -> u32 {
-    let width = width as usize;
+fn scaled(count: usize, max: usize, width: usize) -> u32 {
     u32::try_from((count * width * 2 + max) / (2 * max)).unwrap_or(u32::MAX)
 }
 
@@ -142,6 +141,9 @@ mod tests {
         assert_eq!(rows[0].text_bar.chars().count(), TEXT_WIDTH + 1);
         assert!(rows[0].text_bar.ends_with('L'), "{}", rows[0].text_bar);
         assert_eq!(rows[0].segments[1].pct, 1, "one alert still shows");
-        assert_eq!(legend(t), "H hög · M medel · L låg · I information · O okänd");
+        assert_eq!(
+            legend(t),
+            "H hög · M medel · L låg · I information · O okänd"
+        );
     }
 }

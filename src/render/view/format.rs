@@ -3,8 +3,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use crate::render::lang::{Catalogue, fill};
 use crate::render::display;
+use crate::render::lang::{Catalogue, fill};
 use crate::source::model::{ResolvedReason, Severity};
 
 /// `45 min`, `5 h`, `3 d 4 h` (in the catalogue's words).

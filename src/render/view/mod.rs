@@ -251,44 +251,16 @@ impl View {
             ),
             empty: digest.is_empty(),
             totals,
-            counts: vec![
-                Count {
-                    value: totals.alerts,
-                    label: t.count_unresolved,
-                    alarm: false,
-                },
-                Count {
-                    value: totals.new,
-                    label: t.count_new,
-                    alarm: false,
-                },
-                Count {
-                    value: totals.overdue,
-                    label: t.count_overdue,
-                    alarm: true,
-                },
-                Count {
-                    value: digest.reach.partners,
-                    label: t.count_partners,
-                    alarm: false,
-                },
-                Count {
-                    value: digest.reach.customers,
-                    label: t.count_customers,
-                    alarm: false,
-                },
-                Count {
-                    value: digest.reach.subscriptions,
-                    label: t.count_subscriptions,
-                    alarm: false,
-                },
-            ],
+            counts: counts(t, digest),
             severity_line: severity_line(t, totals),
             changes: changes::build(digest, ctx, limits.changes, &alerts_where),
             overdue_more: (overdue_total > overdue.len()).then(|| {
                 fill(
                     t.more_in,
-                    &[("n", &(overdue_total - overdue.len())), ("where", &alerts_where)],
+                    &[
+                        ("n", &(overdue_total - overdue.len())),
+                        ("where", &alerts_where),
+                    ],
                 )
             }),
             overdue,
@@ -372,8 +344,9 @@ fn groups(digest: &Digest, ctx: &Context<'_>, max_listed: usize) -> Vec<PartnerV
                     label: customer_label(t, c.tenant_id.as_deref()),
                     id: id_or_unknown(c.tenant_id.as_deref()),
                     count: count(c.tally.alerts, t.alert_one, t.alert_many),
-                    only_subscription: (c.subscriptions.len() == 1)
-                        .then(|| subscription_label(t, c.subscriptions[0].subscription_id.as_deref())),
+                    only_subscription: (c.subscriptions.len() == 1).then(|| {
+                        subscription_label(t, c.subscriptions[0].subscription_id.as_deref())
+                    }),
                     subscriptions,
                 });
             }
@@ -470,6 +443,24 @@ fn alert_line(a: &DigestAlert, ctx: &Context<'_>) -> AlertLine {
     }
 }
 
+/// The headline row.
+fn counts(t: &'static Catalogue, digest: &Digest) -> Vec<Count> {
+    let totals = digest.totals;
+    let count = |value, label, alarm| Count {
+        value,
+        label,
+        alarm,
+    };
+    vec![
+        count(totals.alerts, t.count_unresolved, false),
+        count(totals.new, t.count_new, false),
+        count(totals.overdue, t.count_overdue, true),
+        count(digest.reach.partners, t.count_partners, false),
+        count(digest.reach.customers, t.count_customers, false),
+        count(digest.reach.subscriptions, t.count_subscriptions, false),
+    ]
+}
+
 fn severity_line(t: &Catalogue, totals: Tally) -> String {
     let mut line = fill(
         t.by_severity,
@@ -505,7 +496,11 @@ fn headline(t: &Catalogue, d: &Digest) -> String {
             ),
             (
                 "subscriptions",
-                &count(d.reach.subscriptions, t.subscription_one, t.subscription_many),
+                &count(
+                    d.reach.subscriptions,
+                    t.subscription_one,
+                    t.subscription_many,
+                ),
             ),
             (
                 "new",
@@ -565,7 +560,10 @@ fn notes(t: &Catalogue, d: &Digest, ctx: &Context<'_>, attachments: Attachments)
                 ("n", &s.older_than_window),
                 (
                     "date",
-                    &d.window.start.with_timezone(&ctx.timezone).format("%Y-%m-%d"),
+                    &d.window
+                        .start
+                        .with_timezone(&ctx.timezone)
+                        .format("%Y-%m-%d"),
                 ),
                 ("days", &window_days(d)),
             ],
@@ -581,7 +579,11 @@ fn notes(t: &Catalogue, d: &Digest, ctx: &Context<'_>, attachments: Attachments)
         notes.push(count(ctx.set_aside, t.set_aside_one, t.set_aside_many));
     }
     for (name, attached, bytes) in [
-        ("alerts.csv", attachments.alerts_csv, attachments.alerts_bytes),
+        (
+            "alerts.csv",
+            attachments.alerts_csv,
+            attachments.alerts_bytes,
+        ),
         (
             "summary.csv",
             attachments.summary_csv,

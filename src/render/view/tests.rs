@@ -26,8 +26,14 @@ fn digest_of(alerts: &[(&str, &str, &str)], previous: Option<&Previous>) -> Dige
     let alerts = alerts
         .iter()
         .map(|(id, customer, severity)| {
-            parse_alert(&alert_json(id, customer, severity, "2026-11-28T00:00:00Z", "active"))
-                .unwrap()
+            parse_alert(&alert_json(
+                id,
+                customer,
+                severity,
+                "2026-11-28T00:00:00Z",
+                "active",
+            ))
+            .unwrap()
         })
         .collect();
     digest::build_since(alerts, as_of(), rules(), previous)
@@ -116,7 +122,14 @@ fn overdue_alerts_are_listed_oldest_first_and_capped() {
     for (i, hours) in [30, 100, 25, 2, 50].iter().enumerate() {
         let detected = (as_of() - TimeDelta::hours(*hours)).to_rfc3339();
         alerts.push(
-            parse_alert(&alert_json(&format!("a{i}"), "c", "low", &detected, "active")).unwrap(),
+            parse_alert(&alert_json(
+                &format!("a{i}"),
+                "c",
+                "low",
+                &detected,
+                "active",
+            ))
+            .unwrap(),
         );
     }
     let digest = digest::build(alerts, as_of(), rules());
@@ -131,13 +144,21 @@ fn overdue_alerts_are_listed_oldest_first_and_capped() {
         view.overdue_more.as_deref(),
         Some("1 more are in the attached alerts.csv.")
     );
-    assert_eq!(view.totals.new, 1, "only the 2-hour-old alert is new on a first digest");
+    assert_eq!(
+        view.totals.new, 1,
+        "only the 2-hour-old alert is new on a first digest"
+    );
 }
 
 #[test]
 fn the_first_digest_says_it_has_no_history() {
     let digest = digest_of(&[("a", "c", "high")], None);
-    let view = View::build(&digest, &ctx(Language::Swedish), Limits::FULL, attachments());
+    let view = View::build(
+        &digest,
+        &ctx(Language::Swedish),
+        Limits::FULL,
+        attachments(),
+    );
     assert!(view.changes.first);
     assert!(view.changes.intro.starts_with("Det här är den första"));
 }
@@ -160,18 +181,39 @@ fn changes_list_new_alerts_and_what_became_of_the_others() {
     let mut alerts: Vec<_> = ["kept", "fresh"]
         .iter()
         .map(|id| {
-            parse_alert(&alert_json(id, "c", "high", "2026-11-27T00:00:00Z", "active")).unwrap()
+            parse_alert(&alert_json(
+                id,
+                "c",
+                "high",
+                "2026-11-27T00:00:00Z",
+                "active",
+            ))
+            .unwrap()
         })
         .collect();
     alerts.push(
-        parse_alert(&alert_json("FIXED", "c", "high", "2026-11-26T00:00:00Z", "resolved"))
-            .unwrap(),
+        parse_alert(&alert_json(
+            "FIXED",
+            "c",
+            "high",
+            "2026-11-26T00:00:00Z",
+            "resolved",
+        ))
+        .unwrap(),
     );
     let digest = digest::build_since(alerts, as_of(), rules(), Some(&previous));
-    let view = View::build(&digest, &ctx(Language::English), Limits::FULL, attachments());
+    let view = View::build(
+        &digest,
+        &ctx(Language::English),
+        Limits::FULL,
+        attachments(),
+    );
     let c = &view.changes;
     assert!(!c.first);
-    assert_eq!(c.intro, "Compared with the digest of 2026-11-28 (as of 2026-11-28 08:00).");
+    assert_eq!(
+        c.intro,
+        "Compared with the digest of 2026-11-28 (as of 2026-11-28 08:00)."
+    );
     assert_eq!(c.counts, "1 new · 1 still open · 2 no longer open");
     assert_eq!(
         c.new.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),

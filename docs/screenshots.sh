@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Renders the demo digest with headless Chromium, light and dark, 600 px and 375 px wide, into
+# docs/screenshots/. Needs Debian's chromium (apt-get install chromium).
+#
+#   bash docs/screenshots.sh
+#
+# Headless Chromium's window is never narrower than 500 px, so each width is an iframe of that
+# width in a wrapper page: the digest's media queries see the iframe's width, as a phone's mail
+# client would show it. Dark mode is the prefers-color-scheme preference, not a forced filter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=docs/screenshots
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cp examples/demo.toml examples/alerts.json "$work/"
+cargo run --quiet -- run --config "$work/demo.toml" --as-of 2026-11-29T07:00:00Z --dry-run 2>/dev/null
+digest="$work/out/2026-11-29.dry-run/digest.html"
+[[ -f $digest ]] || { echo "the demo wrote no digest.html" >&2; exit 1; }
+
+mkdir -p "$out"
+height=1800
+for width in 600 375; do
+  page="$work/frame-$width.html"
+  cat >"$page" <<HTML
+<!DOCTYPE html><html><head><meta charset="utf-8"><title>digest at ${width}px</title>
+<style>html,body{margin:0;padding:0}iframe{border:0;display:block}</style></head>
+<body><iframe src="file://$digest" width="$width" height="$height"></iframe></body></html>
+HTML
+  for scheme in light dark; do
+    [[ $scheme == dark ]] && preference=0 || preference=1
+    chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+      --disable-background-networking --disable-component-update --disable-sync \
+      --user-data-dir="$work/profile-$width-$scheme" --hide-scrollbars \
+      --blink-settings=preferredColorScheme=$preference \
+      --window-size="$width,$height" --screenshot="$out/digest-$width-$scheme.png" \
+      "file://$page" >/dev/null 2>&1
+    echo "$out/digest-$width-$scheme.png"
+  done
+done
