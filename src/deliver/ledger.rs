@@ -51,6 +51,15 @@ const MIGRATIONS: &[&str] = &[r"
         sent_at     TEXT,
         PRIMARY KEY (digest_date, recipient)
     );
+", r"
+    CREATE TABLE names (
+        id         TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('customer', 'reseller')),
+        name       TEXT NOT NULL,
+        domain     TEXT,
+        source     TEXT NOT NULL,
+        fetched_at TEXT NOT NULL
+    ) WITHOUT ROWID;
 "];
 
 /// What a run asks the ledger to remember about a digest it prepared.
@@ -124,6 +133,11 @@ impl Ledger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The database, for the names cache (`source::names::cache`), which keeps its own table.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
     }
 
     fn migrate(&mut self) -> anyhow::Result<()> {
