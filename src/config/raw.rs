@@ -472,10 +472,7 @@ impl RawNames {
             Some(file) => {
                 let path = origin.resolve("names.file", file)?;
                 let names = names::file::read(&path).map_err(|e| {
-                    let at = e
-                        .line
-                        .map(|l| format!(" line {l}"))
-                        .unwrap_or_default();
+                    let at = e.line.map(|l| format!(" line {l}")).unwrap_or_default();
                     origin.invalid(
                         "names.file",
                         format!("{}{at}: {}", path.display(), e.message),
@@ -526,9 +523,7 @@ impl RawNames {
                 resellers: self.resellers.unwrap_or(true),
                 deadline: match self.deadline_secs {
                     Some(0) => {
-                        return Err(
-                            origin.invalid("names.deadline_secs", "must be greater than 0")
-                        );
+                        return Err(origin.invalid("names.deadline_secs", "must be greater than 0"));
                     }
                     Some(secs) => Duration::from_secs(secs),
                     None => names::defaults::DEADLINE,
@@ -536,8 +531,14 @@ impl RawNames {
             })
         } else {
             let stray = [
-                ("names.partner_center_url", self.partner_center_url.is_some()),
-                ("names.customer_page_size", self.customer_page_size.is_some()),
+                (
+                    "names.partner_center_url",
+                    self.partner_center_url.is_some(),
+                ),
+                (
+                    "names.customer_page_size",
+                    self.customer_page_size.is_some(),
+                ),
                 ("names.resellers", self.resellers.is_some()),
                 ("names.deadline_secs", self.deadline_secs.is_some()),
             ]

@@ -12,7 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub const FILE_NAME: &str = "ledger.sqlite3";
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
     CREATE TABLE runs (
         id          INTEGER PRIMARY KEY,
         started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
@@ -51,7 +52,8 @@ const MIGRATIONS: &[&str] = &[r"
         sent_at     TEXT,
         PRIMARY KEY (digest_date, recipient)
     );
-", r"
+",
+    r"
     CREATE TABLE names (
         id         TEXT PRIMARY KEY,
         kind       TEXT NOT NULL CHECK (kind IN ('customer', 'reseller')),
@@ -60,7 +62,8 @@ const MIGRATIONS: &[&str] = &[r"
         source     TEXT NOT NULL,
         fetched_at TEXT NOT NULL
     ) WITHOUT ROWID;
-"];
+",
+];
 
 /// What a run asks the ledger to remember about a digest it prepared.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ use super::display;
 use crate::config::Language;
 use crate::digest::{Digest, DigestAlert, Partner, Tally};
 use crate::source::model::Severity;
+use crate::source::names::Names;
 
 /// The Partner Center Security Alerts dashboard. Links in the digest are only ever fixed URLs
 /// like this one, never strings from the API.
@@ -23,6 +24,8 @@ pub const MAX_LISTED_ALERTS: usize = 100;
 pub const MAX_LISTED_TYPES: usize = 25;
 const MAX_TITLE_CHARS: usize = 120;
 const MAX_RESOURCE_CHARS: usize = 60;
+/// Names of customers, resellers and subscriptions in the email.
+const MAX_NAME_CHARS: usize = 60;
 
 /// Which CSVs the email carries; the others stay in the run folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +59,8 @@ pub struct Context<'a> {
     pub subject_prefix: &'a str,
     /// Records the source could not understand.
     pub set_aside: usize,
+    /// Names of tenants and subscriptions; ids without one are shown as ids.
+    pub names: &'a Names,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +102,10 @@ pub struct TypeRow {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartnerView {
+    /// "Reseller Name (short id…)", "Reseller short id…" or "Direct customers".
     pub label: String,
+    /// The reseller's name, made safe to display.
+    pub name: Option<String>,
     pub id: String,
     pub tally: Tally,
     /// "1 alert", "3 alerts".
@@ -107,7 +115,9 @@ pub struct PartnerView {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerView {
+    /// "Name (short id…)", or the short id.
     pub label: String,
+    pub name: Option<String>,
     pub id: String,
     pub tally: Tally,
     /// "1 alert", "3 alerts".
@@ -117,7 +127,9 @@ pub struct CustomerView {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionView {
+    /// "Name (short id…)", or the short id.
     pub label: String,
+    pub name: Option<String>,
     pub id: String,
     pub tally: Tally,
     /// "1 alert", "3 alerts".
@@ -164,13 +176,13 @@ impl View {
             })
             .collect();
 
-        let groups = groups(digest, tz, max_listed);
+        let groups = groups(digest, tz, max_listed, ctx.names);
         let listed = max_listed.min(digest.alerts.len());
 
         let digest_date = ctx.digest_date.format("%Y-%m-%d").to_string();
         Self {
             lang: ctx.language.tag(),
-            subject: subject(ctx.subject_prefix, &digest_date, digest),
+            subject: subject(ctx.subject_prefix, &digest_date, digest, ctx.names),
             as_of: local(digest.as_of, tz),
             window_days: window_days(digest),
             window_start: local(digest.window.start, tz),
@@ -218,7 +230,7 @@ impl View {
 
 /// The drill-down: the most urgent alerts (the first `max_listed` in digest order), shown in
 /// their partner, customer and subscription groups.
-fn groups(digest: &Digest, tz: Tz, max_listed: usize) -> Vec<PartnerView> {
+fn groups(digest: &Digest, tz: Tz, max_listed: usize, names: &Names) -> Vec<PartnerView> {
     let mut groups = Vec::new();
     for p in &digest.partners {
         let mut customers = Vec::new();
@@ -229,11 +241,10 @@ fn groups(digest: &Digest, tz: Tz, max_listed: usize) -> Vec<PartnerView> {
                 if take == 0 {
                     continue;
                 }
+                let (label, name) = labelled(s.subscription_id.as_deref(), "subscription", names);
                 subscriptions.push(SubscriptionView {
-                    label: s
-                        .subscription_id
-                        .as_deref()
-                        .map_or_else(|| "Unknown subscription".to_owned(), display::short_id),
+                    label,
+                    name,
                     id: id_or_unknown(s.subscription_id.as_deref()),
                     tally: s.tally,
                     count: alert_count(s.tally.alerts),
@@ -244,11 +255,10 @@ fn groups(digest: &Digest, tz: Tz, max_listed: usize) -> Vec<PartnerView> {
                 });
             }
             if !subscriptions.is_empty() {
+                let (label, name) = labelled(c.tenant_id.as_deref(), "customer", names);
                 customers.push(CustomerView {
-                    label: c
-                        .tenant_id
-                        .as_deref()
-                        .map_or_else(|| "Unknown customer".to_owned(), display::short_id),
+                    label,
+                    name,
                     id: id_or_unknown(c.tenant_id.as_deref()),
                     tally: c.tally,
                     count: alert_count(c.tally.alerts),
@@ -257,15 +267,16 @@ fn groups(digest: &Digest, tz: Tz, max_listed: usize) -> Vec<PartnerView> {
             }
         }
         if !customers.is_empty() {
-            let (label, id) = match &p.partner {
-                Partner::Direct => ("Direct customers".to_owned(), String::new()),
-                Partner::Reseller(id) => (
-                    format!("Reseller {}", display::short_id(id)),
-                    display::line(id, 80),
-                ),
+            let (label, name, id) = match &p.partner {
+                Partner::Direct => ("Direct customers".to_owned(), None, String::new()),
+                Partner::Reseller(id) => {
+                    let (label, name) = labelled(Some(id), "reseller", names);
+                    (format!("Reseller {label}"), name, display::line(id, 80))
+                }
             };
             groups.push(PartnerView {
                 label,
+                name,
                 id,
                 tally: p.tally,
                 count: alert_count(p.tally.alerts),
@@ -274,6 +285,21 @@ fn groups(digest: &Digest, tz: Tz, max_listed: usize) -> Vec<PartnerView> {
         }
     }
     groups
+}
+
+/// The label of a tenant or subscription, "Name (short id…)" when it has a name, and the name
+/// alone, both safe to display.
+fn labelled(id: Option<&str>, what: &str, names: &Names) -> (String, Option<String>) {
+    let Some(id) = id else {
+        return (format!("Unknown {what}"), None);
+    };
+    match names.get(id) {
+        Some(name) => {
+            let name = display::line(name, MAX_NAME_CHARS);
+            (format!("{name} ({})", display::short_id(id)), Some(name))
+        }
+        None => (display::short_id(id), None),
+    }
 }
 
 fn csv_where(name: &str, attached: Option<usize>) -> String {
@@ -392,18 +418,25 @@ fn headline(d: &Digest) -> String {
     s
 }
 
-/// The subject carries the date and the counts, never a string from the API.
-pub fn subject(prefix: &str, digest_date: &str, d: &Digest) -> String {
+/// The subject carries the date and the counts, never a string from the alerts; when every
+/// alert concerns one customer with a known name, that name, without control characters.
+pub fn subject(prefix: &str, digest_date: &str, d: &Digest, names: &Names) -> String {
     let t = d.totals;
     if t.alerts == 0 {
         return format!("{prefix} {digest_date}: no unresolved alerts");
     }
+    let single = (d.reach.customers == 1)
+        .then(|| d.alerts.first().and_then(|a| a.customer.as_deref()))
+        .flatten()
+        .and_then(|id| names.get(id))
+        .map(|name| display::header_text(name, MAX_NAME_CHARS))
+        .filter(|name| !name.is_empty());
     format!(
         "{prefix} {digest_date}: {} ({} high, {} overdue) in {}",
         plural(t.alerts, "unresolved alert", "unresolved alerts"),
         t.high,
         t.overdue,
-        plural(d.reach.customers, "customer", "customers"),
+        single.unwrap_or_else(|| plural(d.reach.customers, "customer", "customers")),
     )
 }
 
@@ -448,6 +481,7 @@ mod tests {
 
     use crate::digest::{self, Rules};
     use crate::source::model::parse_alert;
+    use crate::source::names::Origin;
 
     fn digest_of(alerts: &[(&str, &str, &str)]) -> Digest {
         let alerts = alerts
@@ -478,6 +512,7 @@ mod tests {
             language: Language::English,
             subject_prefix: "Alerts",
             set_aside: 0,
+            names: Box::leak(Box::default()),
         }
     }
 
@@ -511,16 +546,63 @@ mod tests {
 
     #[test]
     fn the_subject_carries_the_date_and_counts_only() {
+        let none = Names::default();
         let digest = digest_of(&[("x", "<script>", "high")]);
         assert_eq!(
-            subject("Alerts", "2026-11-29", &digest),
+            subject("Alerts", "2026-11-29", &digest, &none),
             "Alerts 2026-11-29: 1 unresolved alert (1 high, 1 overdue) in 1 customer"
         );
         let empty = digest_of(&[]);
         assert_eq!(
-            subject("Alerts", "2026-11-29", &empty),
+            subject("Alerts", "2026-11-29", &empty, &none),
             "Alerts 2026-11-29: no unresolved alerts"
         );
+    }
+
+    #[test]
+    fn the_subject_names_a_single_named_customer_without_control_characters() {
+        let mut names = Names::default();
+        names.insert(
+            "C1",
+            "Contoso\r\nBcc: victim@evil.example\u{7}",
+            Origin::PartnerCenter,
+        );
+        let one = digest_of(&[("x", "c1", "high"), ("y", "C1", "low")]);
+        assert_eq!(
+            subject("Alerts", "2026-11-29", &one, &names),
+            "Alerts 2026-11-29: 2 unresolved alerts (1 high, 2 overdue) in Contoso Bcc: victim@evil.example"
+        );
+        let two = digest_of(&[("x", "c1", "high"), ("y", "c2", "low")]);
+        assert!(
+            subject("Alerts", "2026-11-29", &two, &names).ends_with("in 2 customers"),
+            "two customers are counted, not named"
+        );
+        let unnamed = digest_of(&[("x", "c3", "high")]);
+        assert!(subject("Alerts", "2026-11-29", &unnamed, &names).ends_with("in 1 customer"));
+    }
+
+    #[test]
+    fn named_groups_show_the_name_with_the_short_id_and_unnamed_ones_the_short_id() {
+        let mut names = Names::default();
+        names.insert(
+            "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            "Contoso <Ltd>\u{202E}",
+            Origin::File,
+        );
+        let digest = digest_of(&[
+            ("a", "6F1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D", "high"),
+            ("b", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "low"),
+        ]);
+        let ctx = Context {
+            names: &names,
+            ..ctx()
+        };
+        let view = View::build(&digest, &ctx, 10, Attachments::fitting(1, 1, 10));
+        let customers = &view.groups[0].customers;
+        assert_eq!(customers[0].label, "Contoso <Ltd>[U+202E] (6f1b2c3d…)");
+        assert_eq!(customers[0].name.as_deref(), Some("Contoso <Ltd>[U+202E]"));
+        assert_eq!(customers[1].label, "0a1b2c3d…");
+        assert_eq!(customers[1].name, None);
     }
 
     #[test]

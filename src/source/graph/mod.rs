@@ -161,7 +161,7 @@ async fn get_page(
         tokens,
         url,
         &[("Prefer", "include-unknown-enum-members")],
-        |body| excerpt_says_expired(body),
+        excerpt_says_expired,
     )
     .await?;
     match response.status {

@@ -47,7 +47,10 @@ fn stamp(t: DateTime<Utc>) -> String {
 
 fn cutoff(now: DateTime<Utc>, max_age: Duration) -> String {
     let age = chrono::TimeDelta::from_std(max_age).unwrap_or(chrono::TimeDelta::MAX);
-    stamp(now.checked_sub_signed(age).unwrap_or(DateTime::<Utc>::MIN_UTC))
+    stamp(
+        now.checked_sub_signed(age)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+    )
 }
 
 /// The names fetched within `max_age` before `now`, by id.
@@ -56,9 +59,8 @@ pub fn load(
     now: DateTime<Utc>,
     max_age: Duration,
 ) -> anyhow::Result<HashMap<String, Entry>> {
-    let mut query = conn.prepare(
-        "SELECT id, kind, name, domain, source FROM names WHERE fetched_at >= ?1",
-    )?;
+    let mut query =
+        conn.prepare("SELECT id, kind, name, domain, source FROM names WHERE fetched_at >= ?1")?;
     let rows = query.query_map([cutoff(now, max_age)], |row| {
         let kind: String = row.get(1)?;
         let source: String = row.get(4)?;
@@ -105,7 +107,14 @@ pub fn store<'e>(
                  domain = excluded.domain, source = excluded.source, fetched_at = excluded.fetched_at",
         )?;
         for e in entries {
-            upsert.execute(params![e.id, e.kind.as_str(), e.name, e.domain, e.source, at])?;
+            upsert.execute(params![
+                e.id,
+                e.kind.as_str(),
+                e.name,
+                e.domain,
+                e.source,
+                at
+            ])?;
             written += 1;
         }
     }
@@ -159,9 +168,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(dir.path()).unwrap();
         let conn = ledger.connection();
-        store(conn, &[entry("a", "Alpha")], at("2026-11-01T07:00:00Z"), WEEK).unwrap();
+        store(
+            conn,
+            &[entry("a", "Alpha")],
+            at("2026-11-01T07:00:00Z"),
+            WEEK,
+        )
+        .unwrap();
         let fresh = load(conn, at("2026-11-08T07:00:00Z"), WEEK).unwrap();
-        assert_eq!(fresh["a"], entry("a", "Alpha"), "exactly 7 days old is still used");
+        assert_eq!(
+            fresh["a"],
+            entry("a", "Alpha"),
+            "exactly 7 days old is still used"
+        );
         assert!(
             load(conn, at("2026-11-08T07:00:01Z"), WEEK)
                 .unwrap()
@@ -182,7 +201,13 @@ mod tests {
             WEEK,
         )
         .unwrap();
-        store(conn, &[entry("a", "Alpha Renamed")], at("2026-11-10T07:00:00Z"), WEEK).unwrap();
+        store(
+            conn,
+            &[entry("a", "Alpha Renamed")],
+            at("2026-11-10T07:00:00Z"),
+            WEEK,
+        )
+        .unwrap();
         let rows: i64 = conn
             .query_row("SELECT count(*) FROM names", [], |r| r.get(0))
             .unwrap();
@@ -213,7 +238,13 @@ mod tests {
         let names = load(&conn, at("2026-11-02T07:00:00Z"), WEEK).unwrap();
         assert_eq!(names["a"].name, "Alpha");
         assert!(
-            store(&conn, &[entry("b", "Beta")], at("2026-11-02T07:00:00Z"), WEEK).is_err(),
+            store(
+                &conn,
+                &[entry("b", "Beta")],
+                at("2026-11-02T07:00:00Z"),
+                WEEK
+            )
+            .is_err(),
             "read-only"
         );
     }

@@ -93,7 +93,7 @@ pub fn parse(bytes: &[u8]) -> Result<NamesFile, NamesFileError> {
 
 /// One line's fields, RFC 4180 quoting, each trimmed.
 fn split(line: &str) -> Result<Vec<String>, String> {
-    if line.matches('"').count() % 2 != 0 {
+    if !line.matches('"').count().is_multiple_of(2) {
         return Err("a quote is not closed".to_owned());
     }
     let mut reader = csv::ReaderBuilder::new()

@@ -182,7 +182,10 @@ pub async fn lookup(
         }
         Err(e) => {
             let mut resolved = resolve(&config.names, None, cache, wanted, now).await;
-            note(&mut resolved.warnings, format!("names from Partner Center: {e}"));
+            note(
+                &mut resolved.warnings,
+                format!("names from Partner Center: {e}"),
+            );
             resolved.stats.warnings = resolved.warnings.len();
             resolved
         }
@@ -249,7 +252,11 @@ pub async fn resolve(
     for id in wanted.ids() {
         let found = from_file(id)
             .map(|n| (n.as_str(), Origin::File))
-            .or_else(|| fresh.get(id).map(|e| (e.name.as_str(), Origin::PartnerCenter)))
+            .or_else(|| {
+                fresh
+                    .get(id)
+                    .map(|e| (e.name.as_str(), Origin::PartnerCenter))
+            })
             .or_else(|| cached.get(id).map(|e| (e.name.as_str(), Origin::Cache)));
         let stats = &mut resolved.stats;
         match found {
@@ -346,7 +353,11 @@ async fn fetch(
                     });
                 }
             }
-            Err(e @ GraphError::Rejected { status: 401 | 403, .. }) => {
+            Err(
+                e @ GraphError::Rejected {
+                    status: 401 | 403, ..
+                },
+            ) => {
                 note(
                     warnings,
                     format!(

@@ -136,9 +136,10 @@ impl<'a> Client<'a> {
             let Some(next) = page.links.and_then(|l| l.next) else {
                 break;
             };
-            let uri = next.uri.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
-                GraphError::BadPage(format!("{label}: links.next has no uri"))
-            })?;
+            let uri = next
+                .uri
+                .filter(|u| !u.trim().is_empty())
+                .ok_or_else(|| GraphError::BadPage(format!("{label}: links.next has no uri")))?;
             url = guard.next_relative(&uri)?;
             forwarded = next
                 .headers
@@ -159,7 +160,10 @@ impl<'a> Client<'a> {
 
     /// The indirect resellers of one customer (App+User only, as documented: an app-only
     /// token may be refused with 401 or 403).
-    pub async fn resellers_of(&self, customer_tenant_id: &str) -> Result<Vec<Reseller>, GraphError> {
+    pub async fn resellers_of(
+        &self,
+        customer_tenant_id: &str,
+    ) -> Result<Vec<Reseller>, GraphError> {
         let mut url = self.base.clone();
         url.path_segments_mut()
             .map_err(|()| GraphError::BadPage("partner_center_url cannot be a base".to_owned()))?
@@ -273,9 +277,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8], label: &str) -> Result<T, 
 }
 
 fn present(value: Option<String>) -> Option<String> {
-    value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// One listing record, or `None` when it cannot name anybody.
@@ -306,6 +308,7 @@ fn reseller(item: &RawValue) -> Option<Reseller> {
 
 /// A random version-4 GUID for the request-tracing headers (not a secret, not for security).
 fn random_guid() -> String {
+    use std::fmt::Write as _;
     use std::hash::{BuildHasher, Hasher};
     let mut bytes = [0u8; 16];
     for chunk in bytes.chunks_mut(8) {
@@ -316,7 +319,10 @@ fn random_guid() -> String {
     }
     bytes[6] = (bytes[6] & 0x0F) | 0x40;
     bytes[8] = (bytes[8] & 0x3F) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = bytes.iter().fold(String::with_capacity(32), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
@@ -365,7 +371,7 @@ mod tests {
             r#"{"id":"abc"}"#,
             r#"{"companyProfile":{"companyName":"No id"}}"#,
             r#"{"id":"abc","companyProfile":{"companyName":5}}"#,
-            r#"[1,2]"#,
+            r"[1,2]",
         ] {
             assert_eq!(customer(&raw(bad)), None, "{bad}");
         }
