@@ -9,6 +9,7 @@
 )]
 
 mod fake_graph;
+mod fake_partner_center;
 mod fake_smtp;
 mod graph;
 mod graph_binary;
@@ -22,6 +23,7 @@ mod hostile;
 mod html_validator;
 mod ledger_runs;
 mod limits;
+mod names;
 mod outputs;
 mod smtp_interop;
 mod smtp_runs;
