@@ -24,6 +24,7 @@ mod html_validator;
 mod ledger_runs;
 mod limits;
 mod names;
+mod names_runs;
 mod outputs;
 mod smtp_interop;
 mod smtp_runs;

@@ -200,6 +200,7 @@ pub async fn resolve(
     wanted: &Wanted,
     now: DateTime<Utc>,
 ) -> Resolved {
+    let started = std::time::Instant::now();
     let mut warnings = Vec::new();
     let file = config.file.as_ref().map(|f| &f.names.names);
     let from_file = |id: &str| file.and_then(|names| names.get(id));
@@ -281,6 +282,7 @@ pub async fn resolve(
         from_partner_center = resolved.stats.from_partner_center,
         from_cache = resolved.stats.from_cache,
         warnings = resolved.stats.warnings,
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "names looked up"
     );
     resolved
@@ -298,6 +300,8 @@ async fn fetch(
     warnings: &mut Vec<String>,
 ) {
     if wanted.customers.iter().any(|c| !named_by_file(c)) {
+        // A listing that fails says Partner Center is down or refuses this app: the
+        // relationships calls would fail the same way, slower.
         match client.customers().await {
             Ok(listing) => {
                 if listing.set_aside > 0 {
@@ -324,13 +328,16 @@ async fn fetch(
                     });
                 }
             }
-            Err(e) => note(
-                warnings,
-                format!(
-                    "customer names from Partner Center are unavailable ({}); using names cached within {max_days} days",
-                    explain(&e, false)
-                ),
-            ),
+            Err(e) => {
+                note(
+                    warnings,
+                    format!(
+                        "customer names from Partner Center are unavailable ({}); using names cached within {max_days} days",
+                        explain(&e, false)
+                    ),
+                );
+                return;
+            }
         }
     }
     if !resellers {

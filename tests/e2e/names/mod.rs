@@ -100,7 +100,9 @@ impl Harness {
     }
 
     pub fn with_file(&mut self, rows: &[(&str, &str)]) {
-        let text: String = rows.iter().map(|(id, n)| format!("{id},{n}\n")).collect();
+        let text: String = rows
+            .iter()
+            .fold(String::new(), |text, (id, n)| text + id + "," + n + "\n");
         self.names.file = Some(NamesFileConfig {
             path: "names.csv".into(),
             names: names::file::parse(text.as_bytes()).unwrap(),
