@@ -490,3 +490,54 @@ to = ["secops@partner.example"]
         "{scopes:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_probes_the_names_file_and_partner_center() {
+    let server = MockServer::start().await;
+    mount_graph(&server, &quirks()).await;
+    fake_partner_center::mount(&server, directory(), TOKEN).await;
+    let job = Job::new(&config(&server.uri(), "file = \"names.csv\""), "");
+    std::fs::write(
+        job.path().join("names.csv"),
+        format!("{SUBSCRIPTION},Prod\n"),
+    )
+    .unwrap();
+    let check = |job: &Job| {
+        let config = job.config();
+        let output = run_binary(
+            &["check", "--config", config.to_str().unwrap()],
+            &[("CSP_DIGEST_CLIENT_SECRET", SECRET)],
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some("names"))
+            .unwrap_or_else(|| panic!("a names line in {stdout}"))
+            .to_owned();
+        (output.status.code(), line)
+    };
+    let (code, line) = check(&job);
+    assert_eq!(code, Some(0), "{line}");
+    assert!(
+        line.starts_with("ok")
+            && line.contains("names.csv: 1 names")
+            && line.contains("(1 customers on it)"),
+        "{line}"
+    );
+
+    server.reset().await;
+    mount_graph(&server, &quirks()).await;
+    Mock::given(path_regex("^/v1/"))
+        .respond_with(answer(
+            403,
+            &json!({"code": 403, "description": "Forbidden"}),
+        ))
+        .mount(&server)
+        .await;
+    let (code, line) = check(&job);
+    assert_eq!(code, Some(2), "{line}");
+    assert!(
+        line.starts_with("FAIL") && line.contains("App management") && line.contains("still sends"),
+        "{line}"
+    );
+}

@@ -99,15 +99,30 @@ impl<'a> Client<'a> {
         }
     }
 
-    /// Every customer of the partner, following `links.next` to the end. All or nothing: a
-    /// page that fails fails the listing (names then come from the cache).
-    pub async fn customers(&self) -> Result<Listing, GraphError> {
+    /// `GET /v1/customers?size=N`: the listing's first page.
+    fn first_page_url(&self) -> Result<Url, GraphError> {
         let mut url = self
             .base
             .join(CUSTOMERS_PATH)
             .map_err(|e| GraphError::BadPage(format!("partner_center_url: {e}")))?;
         url.query_pairs_mut()
             .append_pair("size", &self.page_size.to_string());
+        Ok(url)
+    }
+
+    /// Gets a token and reads the listing's first page only, for `check`: returns the
+    /// customers on it.
+    pub async fn probe(&self) -> Result<usize, GraphError> {
+        let url = self.first_page_url()?;
+        let response = self.get(&url, &[]).await?;
+        let page: Page = parse(&response.body, "customers page 1")?;
+        Ok(page.items.map_or(0, |items| items.len()))
+    }
+
+    /// Every customer of the partner, following `links.next` to the end. All or nothing: a
+    /// page that fails fails the listing (names then come from the cache).
+    pub async fn customers(&self) -> Result<Listing, GraphError> {
+        let mut url = self.first_page_url()?;
         let mut guard = Guard::named(
             &self.base,
             self.max_pages,
