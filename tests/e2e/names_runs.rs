@@ -112,10 +112,27 @@ async fn a_refused_reseller_lookup_is_a_warning_and_the_digest_is_still_sent() {
         .await;
     fake_partner_center::mount(&server, directory(), TOKEN).await;
     let job = Job::new(&config(&server.uri(), ""), "");
-    let output = run(&job, &[]);
+    let config = job.config();
+    let output = run_binary(
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ],
+        &[
+            ("CSP_DIGEST_CLIENT_SECRET", SECRET),
+            ("CSP_DIGEST_LOG", "csp_alert_digest=trace"),
+        ],
+    );
     let log = stderr(&output);
     assert_eq!(output.status.code(), Some(0), "{log}");
     assert!(log.contains("App+User"), "the refusal is logged: {log}");
+    assert!(
+        !log.contains(TOKEN) && !log.contains(SECRET),
+        "no token or secret at trace level: {log}"
+    );
     for field in ["named=2", "name_warnings=1", "messages=1", "sent=1"] {
         assert!(log.contains(&format!(" {field} ")), "{field} in {log}");
     }
@@ -176,6 +193,16 @@ async fn through_a_partner_center_outage_names_come_from_the_cache_and_without_o
     );
     assert!(html.contains("Reseller Northwind Resale (aa00bb11…)"));
     assert!(column(&warm, "alerts.csv", "customer_name").contains(&"Contoso Ltd".to_owned()));
+
+    // A dry run reads the cache too, and leaves the state folder as it was.
+    let ledger = warm.path().join("state/ledger.sqlite3");
+    let before = std::fs::read(&ledger).unwrap();
+    let output = run(&warm, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let dry =
+        std::fs::read_to_string(warm.path().join("out/2026-11-29.dry-run/digest.html")).unwrap();
+    assert!(dry.contains("Contoso Ltd (6f1b2c3d…)"));
+    assert_eq!(std::fs::read(&ledger).unwrap(), before, "nothing written");
 
     let cold = Job::new(&config(&server.uri(), ""), "");
     let output = run(&cold, &[]);

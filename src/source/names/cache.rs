@@ -127,7 +127,7 @@ pub fn store<'e>(
 }
 
 /// The ledger opened read-only, for a dry run (which never writes to the state folder);
-/// `None` when there is no ledger yet.
+/// `None` when there is no ledger yet, or one from before the names cache.
 pub fn open_read_only(state_dir: &Path) -> anyhow::Result<Option<Connection>> {
     let path = state_dir.join(ledger::FILE_NAME);
     if !path.is_file() {
@@ -138,7 +138,15 @@ pub fn open_read_only(state_dir: &Path) -> anyhow::Result<Option<Connection>> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .with_context(|| format!("cannot open {} read-only", path.display()))?;
-    Ok(Some(conn))
+    let has_names: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'names'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(has_names.then_some(conn))
 }
 
 #[cfg(test)]
@@ -224,6 +232,17 @@ mod tests {
             !dir.path().join(ledger::FILE_NAME).exists(),
             "no ledger is created"
         );
+        {
+            let older = Connection::open(dir.path().join(ledger::FILE_NAME)).unwrap();
+            older
+                .execute_batch("CREATE TABLE runs (id INTEGER PRIMARY KEY);")
+                .unwrap();
+        }
+        assert!(
+            open_read_only(dir.path()).unwrap().is_none(),
+            "a ledger from before the names cache has no names"
+        );
+        std::fs::remove_file(dir.path().join(ledger::FILE_NAME)).unwrap();
         {
             let ledger = Ledger::open(dir.path()).unwrap();
             store(
