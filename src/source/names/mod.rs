@@ -57,14 +57,20 @@ pub struct Names {
 impl Names {
     /// The name of a tenant or subscription id (any case).
     pub fn get(&self, id: &str) -> Option<&str> {
-        self.by_id
-            .get(&id.to_ascii_lowercase())
-            .map(|n| n.name.as_str())
+        self.entry(id).map(|n| n.name.as_str())
     }
 
     /// The name and where it came from.
     pub fn entry(&self, id: &str) -> Option<&Name> {
-        self.by_id.get(&id.to_ascii_lowercase())
+        if self.by_id.is_empty() {
+            return None;
+        }
+        // The digest's ids are lower-cased already: no allocation per CSV cell for them.
+        if id.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_id.get(&id.to_ascii_lowercase())
+        } else {
+            self.by_id.get(id)
+        }
     }
 
     pub fn insert(&mut self, id: &str, name: impl Into<String>, origin: Origin) {

@@ -429,3 +429,14 @@ async fn a_dry_run_reads_the_cache_but_never_writes_it() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn with_resellers_off_the_app_plus_user_call_is_never_made() {
+    let mut h = Harness::start().await;
+    h.names.partner_center.as_mut().unwrap().resellers = false;
+    h.mount_partner_center(customers(1)).await;
+    let resolved = h.resolve(&wanted(&["c1"], &[("r1", "c1")], &[])).await;
+    assert_eq!(resolved.names.get("c1"), Some("Customer 1"));
+    assert!(resolved.warnings.is_empty(), "{:?}", resolved.warnings);
+    assert!(relationship_calls(&h.server).await.is_empty());
+}
