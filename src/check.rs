@@ -178,7 +178,16 @@ async fn names(config: &Config, offline: bool) -> Option<Probe> {
                         source::names::partner_center::Client::new(&http, graph_config, pc);
                     tokio::time::timeout(pc.deadline, client.probe())
                         .await
-                        .unwrap_or(Err(graph::GraphError::Deadline(pc.deadline)))
+                        .unwrap_or_else(|_| {
+                            Err(graph::GraphError::Exhausted {
+                                path: source::names::partner_center::CUSTOMERS_PATH.to_owned(),
+                                attempts: 1,
+                                last: format!(
+                                    "no answer within names.deadline_secs = {} s",
+                                    pc.deadline.as_secs()
+                                ),
+                            })
+                        })
                 }
                 Err(e) => Err(e),
             };
