@@ -61,6 +61,9 @@ pub async fn check(config_path: &Path, offline: bool) -> (Vec<Probe>, Exit) {
     probes.push(state(&config));
     probes.push(output(&config));
     probes.push(source(&config, offline).await);
+    if let Some(probe) = names(&config, offline).await {
+        probes.push(probe);
+    }
     probes.push(mail(&config, offline).await);
     let exit = [Exit::Config, Exit::Transient]
         .into_iter()
@@ -148,6 +151,77 @@ async fn source(config: &Config, offline: bool) -> Probe {
             }
         }
     }
+}
+
+/// With `[names]`: the names file (already read with the config) and, unless offline, a
+/// Partner Center token and the first page of customers. A run only warns when Partner Center
+/// fails; `check` says so as a failure, since configuration is what fixes it.
+async fn names(config: &Config, offline: bool) -> Option<Probe> {
+    let names = &config.names;
+    if names.file.is_none() && names.partner_center.is_none() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if let Some(file) = &names.file {
+        parts.push(format!(
+            "{}: {} names",
+            file.path.display(),
+            file.names.names.len()
+        ));
+    }
+    match (&names.partner_center, &config.source) {
+        (Some(_), _) if offline => parts.push("Partner Center skipped (--offline)".to_owned()),
+        (Some(pc), SourceConfig::Graph(graph_config)) => {
+            let result = match graph::Http::new(graph::http_settings(graph_config)) {
+                Ok(http) => {
+                    let client =
+                        source::names::partner_center::Client::new(&http, graph_config, pc);
+                    tokio::time::timeout(pc.deadline, client.probe())
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(graph::GraphError::Exhausted {
+                                path: source::names::partner_center::CUSTOMERS_PATH.to_owned(),
+                                attempts: 1,
+                                last: format!(
+                                    "no answer within names.deadline_secs = {} s",
+                                    pc.deadline.as_secs()
+                                ),
+                            })
+                        })
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(n) => parts.push(format!(
+                    "token and first page of customers read from {} ({n} customers on it)",
+                    pc.url
+                )),
+                Err(e) => {
+                    let fix = match &e {
+                        graph::GraphError::Rejected {
+                            status: 401 | 403, ..
+                        } => {
+                            "; fix: add the app registration in Partner Center (Account settings, App management), or set names.partner_center = false"
+                        }
+                        _ => "",
+                    };
+                    return Some(Probe::failed(
+                        "names",
+                        if e.is_permanent() {
+                            Exit::Config
+                        } else {
+                            Exit::Transient
+                        },
+                        format!(
+                            "Partner Center: {e}{fix} (a run still sends the digest, with names from names.file and the cache)"
+                        ),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    Some(Probe::ok("names", parts.join("; ")))
 }
 
 async fn mail(config: &Config, offline: bool) -> Probe {

@@ -12,13 +12,13 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::config::{self, Config, Transport};
-use crate::deliver::ledger::Ledger;
-use crate::deliver::ledger::{NewDelivery, Prepared};
+use crate::deliver::ledger::{Ledger, NewDelivery, Prepared};
 use crate::deliver::smtp::Mailer;
 use crate::deliver::{self, RunFolder, State, StateError, message};
 use crate::exit::{Exit, ExitContext, Failure};
 use crate::render::{self, Context};
 use crate::retry::Sleeper;
+use crate::source::names;
 use crate::{as_of, digest, source};
 
 /// What the caller asked for.
@@ -48,6 +48,8 @@ pub struct Summary {
     pub partners: usize,
     pub customers: usize,
     pub subscriptions: usize,
+    /// Names found for the digest's ids, and lookups that failed (warnings).
+    pub names: names::Stats,
     pub messages: usize,
     pub sent: usize,
     pub failed: usize,
@@ -69,7 +71,16 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
 
     if request.dry_run {
         let previous = dry_run_history(&config, &date);
-        let (summary, _) = prepare(&config, as_of, &date, 0, true, previous.as_ref()).await?;
+        let (summary, _) = prepare(
+            &config,
+            as_of,
+            request.now,
+            &date,
+            0,
+            None,
+            previous.as_ref(),
+        )
+        .await?;
         info!("dry run: nothing recorded, nothing sent");
         return Ok(summary);
     }
@@ -123,8 +134,16 @@ async fn prepare_and_deliver(
     } else {
         let next = generation.map_or(0, |g| g + 1);
         let previous = state.ledger.previous(date).or_exit(Exit::Config)?;
-        let (summary, prepared) =
-            prepare(config, as_of, date, next, false, previous.as_ref()).await?;
+        let (summary, prepared) = prepare(
+            config,
+            as_of,
+            request.now,
+            date,
+            next,
+            Some(&state.ledger),
+            previous.as_ref(),
+        )
+        .await?;
         state
             .ledger
             .record_prepared(run_id, &prepared.as_prepared(date, &rfc3339), already)
@@ -235,16 +254,19 @@ impl PreparedFiles {
     }
 }
 
-/// Collects, digests, renders and writes every report and message. A dry run writes to
-/// `<date>.dry-run/`, so it never changes the `.eml` files that pending deliveries will send.
+/// Collects, digests, names, renders and writes every report and message. A dry run (no
+/// `ledger`) writes to `<date>.dry-run/`, so it never changes the `.eml` files that pending
+/// deliveries will send, and reads cached names without writing them.
 async fn prepare(
     config: &Config,
     as_of: DateTime<Utc>,
+    now: DateTime<Utc>,
     date: &str,
     generation: u32,
-    dry_run: bool,
+    ledger: Option<&Ledger>,
     previous: Option<&digest::Previous>,
 ) -> Result<(Summary, PreparedFiles), Failure> {
+    let dry_run = ledger.is_none();
     let tz = config.digest.timezone;
     let collected = source::collect(&config.source).await.map_err(|e| Failure {
         exit: if e.is_permanent() {
@@ -265,6 +287,7 @@ async fn prepare(
     }
     let set_aside = collected.set_aside.len();
     let digest = digest::build_since(collected.alerts, as_of, config.digest.rules(), previous);
+    let names = look_up_names(config, &digest, ledger, now).await;
 
     let ctx = Context {
         digest_date: as_of::digest_date(as_of, tz),
@@ -272,6 +295,7 @@ async fn prepare(
         language: config.digest.language,
         subject_prefix: config.mail.subject.as_deref(),
         set_aside,
+        names: &names.names,
     };
     let reports = render::render(&digest, &ctx).or_exit(Exit::Internal)?;
     let messages = if digest.is_empty() && !config.digest.send_when_empty {
@@ -325,6 +349,7 @@ async fn prepare(
         partners: digest.reach.partners,
         customers: digest.reach.customers,
         subscriptions: digest.reach.subscriptions,
+        names: names.stats,
         messages: messages.len(),
         folder: folder.dir,
         files,
@@ -338,6 +363,40 @@ async fn prepare(
             deliveries,
         },
     ))
+}
+
+/// Names for the digest's ids. Never fails: a lookup that fails is a warning. A dry run reads
+/// the cache read-only, if there is a ledger.
+async fn look_up_names(
+    config: &Config,
+    digest: &digest::Digest,
+    ledger: Option<&Ledger>,
+    now: DateTime<Utc>,
+) -> names::Resolved {
+    let wanted = names::Wanted::of(digest);
+    let mut unreadable = None;
+    let read_only = match ledger {
+        None if config.names.partner_center.is_some() => {
+            names::cache::open_read_only(&config.digest.state_dir).unwrap_or_else(|e| {
+                let message = format!("the names cache cannot be read: {e:#}");
+                warn!("{message}");
+                unreadable = Some(message);
+                None
+            })
+        }
+        _ => None,
+    };
+    let cache = match (ledger, &read_only) {
+        (Some(ledger), _) => names::Cache::ReadWrite(ledger.connection()),
+        (None, Some(conn)) => names::Cache::ReadOnly(conn),
+        (None, None) => names::Cache::None,
+    };
+    let mut resolved = names::lookup(config, &wanted, cache, now).await;
+    if let Some(message) = unreadable {
+        resolved.warnings.push(message);
+        resolved.stats.warnings += 1;
+    }
+    resolved
 }
 
 impl Summary {
@@ -363,6 +422,9 @@ impl Summary {
             partners = self.partners,
             customers = self.customers,
             subscriptions = self.subscriptions,
+            named = self.names.named,
+            unnamed = self.names.unnamed,
+            name_warnings = self.names.warnings,
             messages = self.messages,
             sent = self.sent,
             failed = self.failed,

@@ -12,6 +12,7 @@ use secrecy::SecretString;
 
 use crate::digest::Rules;
 pub use crate::source::graph::Credential;
+use crate::source::names::file::NamesFile;
 
 /// The environment variable holding the SMTP password.
 pub const SMTP_PASSWORD_ENV: &str = "CSP_DIGEST_SMTP_PASSWORD";
@@ -28,6 +29,8 @@ pub struct Config {
     pub path: PathBuf,
     pub digest: DigestConfig,
     pub source: SourceConfig,
+    /// `[names]`: where tenant and subscription names come from; empty when absent.
+    pub names: NamesConfig,
     pub mail: MailConfig,
 }
 
@@ -110,6 +113,37 @@ pub struct GraphConfig {
     pub max_attempts: u32,
     /// The longest `Retry-After` honoured; a longer one fails the run at once.
     pub max_retry_after: Duration,
+}
+
+/// `[names]`. Lookups that fail are warnings; only a bad names file stops the run.
+#[derive(Debug, Clone, Default)]
+pub struct NamesConfig {
+    /// The names file, already read: it wins over every API answer.
+    pub file: Option<NamesFileConfig>,
+    /// Customer (and reseller) names from Partner Center, signed in with `[source]`'s app.
+    pub partner_center: Option<PartnerCenterConfig>,
+    /// Names from Partner Center are kept in the ledger and used this long when it is down.
+    pub cache_max_age: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct NamesFileConfig {
+    pub path: PathBuf,
+    pub names: NamesFile,
+}
+
+/// `[names] partner_center = true`.
+#[derive(Debug, Clone)]
+pub struct PartnerCenterConfig {
+    /// `https://api.partnercenter.microsoft.com` by default; `http` only for loopback hosts.
+    pub url: reqwest::Url,
+    /// Customers per page of `GET /v1/customers?size=N`.
+    pub customer_page_size: usize,
+    /// Also ask `GET /v1/customers/{id}/relationships` for reseller names (documented for
+    /// App+User tokens only: a refusal is a warning).
+    pub resellers: bool,
+    /// All name lookups of a run, retries and waits included.
+    pub deadline: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -12,11 +12,12 @@ use secrecy::SecretString;
 
 use super::{
     CLIENT_SECRET_ENV, Config, ConfigError, Credential, DigestConfig, FEDERATED_TOKEN_ENV,
-    GraphConfig, Language, MailConfig, SMTP_PASSWORD_ENV, SmtpConfig, SourceConfig, TlsMode,
-    Transport,
+    GraphConfig, Language, MailConfig, NamesConfig, NamesFileConfig, PartnerCenterConfig,
+    SMTP_PASSWORD_ENV, SmtpConfig, SourceConfig, TlsMode, Transport,
 };
 use crate::retry::RetryPolicy;
 use crate::source::graph::defaults;
+use crate::source::names;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,7 +25,29 @@ pub(super) struct RawConfig {
     #[serde(default)]
     digest: RawDigest,
     source: RawSource,
+    #[serde(default)]
+    names: Option<RawNames>,
     mail: RawMail,
+}
+
+/// `[names]`: every key optional; the Partner Center keys only with `partner_center = true`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNames {
+    #[serde(default)]
+    file: Option<PathBuf>,
+    #[serde(default)]
+    partner_center: bool,
+    #[serde(default)]
+    partner_center_url: Option<String>,
+    #[serde(default)]
+    customer_page_size: Option<usize>,
+    #[serde(default)]
+    resellers: Option<bool>,
+    #[serde(default)]
+    deadline_secs: Option<u64>,
+    #[serde(default)]
+    cache_max_age_days: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,10 +217,20 @@ impl RawConfig {
             base: path.parent().unwrap_or_else(|| Path::new(".")),
             env,
         };
+        let digest = self.digest.validate(&origin)?;
+        let source = self.source.validate(&origin)?;
+        let names = match self.names {
+            Some(names) => names.validate(&origin, &source)?,
+            None => NamesConfig {
+                cache_max_age: names::defaults::CACHE_MAX_AGE,
+                ..NamesConfig::default()
+            },
+        };
         Ok(Config {
             path: path.to_path_buf(),
-            digest: self.digest.validate(&origin)?,
-            source: self.source.validate(&origin)?,
+            digest,
+            source,
+            names,
             mail: self.mail.validate(&origin)?,
         })
     }
@@ -419,6 +452,107 @@ impl RawSource {
                 ))
             }
         }
+    }
+}
+
+/// The longest a cached name may be used: a year-old name is more likely wrong than helpful.
+const MAX_CACHE_DAYS: u32 = 365;
+
+impl RawNames {
+    fn validate(
+        self,
+        origin: &Origin<'_>,
+        source: &SourceConfig,
+    ) -> Result<NamesConfig, ConfigError> {
+        let file = match self.file {
+            Some(file) => {
+                let path = origin.resolve("names.file", file)?;
+                let names = names::file::read(&path).map_err(|e| {
+                    let at = e.line.map(|l| format!(" line {l}")).unwrap_or_default();
+                    origin.invalid(
+                        "names.file",
+                        format!("{}{at}: {}", path.display(), e.message),
+                    )
+                })?;
+                Some(NamesFileConfig { path, names })
+            }
+            None => None,
+        };
+        let cache_max_age = match self.cache_max_age_days {
+            Some(days @ 1..=MAX_CACHE_DAYS) => Duration::from_secs(u64::from(days) * 86_400),
+            Some(days) => {
+                return Err(origin.invalid(
+                    "names.cache_max_age_days",
+                    format!("must be between 1 and {MAX_CACHE_DAYS}, not {days}"),
+                ));
+            }
+            None => names::defaults::CACHE_MAX_AGE,
+        };
+        let partner_center = if self.partner_center {
+            if !matches!(source, SourceConfig::Graph(_)) {
+                return Err(origin.invalid(
+                    "names.partner_center",
+                    "needs [source] kind = \"graph\": Partner Center is signed in to with its tenant_id, client_id and credential; without them, name tenants in names.file",
+                ));
+            }
+            let customer_page_size = match self.customer_page_size {
+                Some(size @ 1..=names::defaults::MAX_CUSTOMER_PAGE_SIZE) => size,
+                Some(size) => {
+                    return Err(origin.invalid(
+                        "names.customer_page_size",
+                        format!(
+                            "must be between 1 and {}, not {size}",
+                            names::defaults::MAX_CUSTOMER_PAGE_SIZE
+                        ),
+                    ));
+                }
+                None => names::defaults::CUSTOMER_PAGE_SIZE,
+            };
+            Some(PartnerCenterConfig {
+                url: endpoint(
+                    origin,
+                    "names.partner_center_url",
+                    self.partner_center_url,
+                    names::defaults::PARTNER_CENTER_URL,
+                )?,
+                customer_page_size,
+                resellers: self.resellers.unwrap_or(true),
+                deadline: match self.deadline_secs {
+                    Some(0) => {
+                        return Err(origin.invalid("names.deadline_secs", "must be greater than 0"));
+                    }
+                    Some(secs) => Duration::from_secs(secs),
+                    None => names::defaults::DEADLINE,
+                },
+            })
+        } else {
+            let stray = [
+                (
+                    "names.partner_center_url",
+                    self.partner_center_url.is_some(),
+                ),
+                (
+                    "names.customer_page_size",
+                    self.customer_page_size.is_some(),
+                ),
+                ("names.resellers", self.resellers.is_some()),
+                ("names.deadline_secs", self.deadline_secs.is_some()),
+            ]
+            .into_iter()
+            .find_map(|(key, set)| set.then_some(key));
+            if let Some(key) = stray {
+                return Err(origin.invalid(
+                    key,
+                    "is for Partner Center lookups: set partner_center = true in [names] as well",
+                ));
+            }
+            None
+        };
+        Ok(NamesConfig {
+            file,
+            partner_center,
+            cache_max_age,
+        })
     }
 }
 

@@ -63,6 +63,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE digest_alerts ADD COLUMN subscription_id TEXT;
     ALTER TABLE digest_alerts ADD COLUMN detected TEXT;
 ",
+    r"
+    CREATE TABLE names (
+        id         TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('customer', 'reseller')),
+        name       TEXT NOT NULL,
+        domain     TEXT,
+        source     TEXT NOT NULL,
+        fetched_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+",
 ];
 
 /// What a run asks the ledger to remember about a digest it prepared.
@@ -167,6 +177,11 @@ impl Ledger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The database, for the names cache (`source::names::cache`), which keeps its own table.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
     }
 
     fn migrate(&mut self) -> anyhow::Result<()> {

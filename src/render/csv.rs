@@ -11,6 +11,7 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::digest::{Digest, DigestAlert, Partner};
+use crate::source::names::Names;
 
 pub const ALERTS_HEADER: &[&str] = &[
     "digest_date",
@@ -23,8 +24,11 @@ pub const ALERTS_HEADER: &[&str] = &[
     "status",
     "partner_channel",
     "partner_tenant_id",
+    "partner_name",
     "customer_tenant_id",
+    "customer_name",
     "subscription_id",
+    "subscription_name",
     "catalog_offer_id",
     "affected_resource_ids",
     "affected_resource_types",
@@ -42,8 +46,11 @@ pub const SUMMARY_HEADER: &[&str] = &[
     "digest_date",
     "partner_channel",
     "partner_tenant_id",
+    "partner_name",
     "customer_tenant_id",
+    "customer_name",
     "subscription_id",
+    "subscription_name",
     "alert_type",
     "alert_type_label",
     "alerts",
@@ -84,18 +91,35 @@ fn channel(partner: &Partner) -> &'static str {
     }
 }
 
+/// The name of an id, complete and neutralised; empty when there is no id or no name (the id
+/// column beside it always holds the whole id).
+fn name_cell(names: &Names, id: Option<&str>) -> String {
+    id.and_then(|id| names.get(id))
+        .map(|name| text_cell(name).into_owned())
+        .unwrap_or_default()
+}
+
 /// Writes `alerts.csv`: every unresolved alert in the window, in digest order.
-pub fn write_alerts<W: Write>(out: W, digest: &Digest, digest_date: &str) -> anyhow::Result<()> {
+pub fn write_alerts<W: Write>(
+    out: W,
+    digest: &Digest,
+    digest_date: &str,
+    names: &Names,
+) -> anyhow::Result<()> {
     let mut w = writer(out)?;
     w.write_record(ALERTS_HEADER)?;
     for a in &digest.alerts {
-        w.write_record(alert_record(a, digest_date).iter().map(String::as_bytes))?;
+        w.write_record(
+            alert_record(a, digest_date, names)
+                .iter()
+                .map(String::as_bytes),
+        )?;
     }
     w.flush()?;
     Ok(())
 }
 
-fn alert_record(a: &DigestAlert, digest_date: &str) -> Vec<String> {
+fn alert_record(a: &DigestAlert, digest_date: &str, names: &Names) -> Vec<String> {
     let alert = &a.alert;
     let opt = |v: &Option<String>| text_cell(v.as_deref().unwrap_or("")).into_owned();
     let opt_time = |t: Option<DateTime<Utc>>| t.map(time).unwrap_or_default();
@@ -120,8 +144,11 @@ fn alert_record(a: &DigestAlert, digest_date: &str) -> Vec<String> {
         text_cell(alert.status.as_str()).into_owned(),
         channel(&a.partner).to_owned(),
         text_cell(a.partner.key()).into_owned(),
+        name_cell(names, Some(a.partner.key()).filter(|k| !k.is_empty())),
         opt(&a.customer),
+        name_cell(names, a.customer.as_deref()),
         opt(&a.subscription),
+        name_cell(names, a.subscription.as_deref()),
         opt(&alert.catalog_offer_id),
         json_cell(&ids),
         json_cell(&types),
@@ -147,7 +174,12 @@ fn json_cell<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Writes `summary.csv`: one row per partner × customer × subscription × alert type.
-pub fn write_summary<W: Write>(out: W, digest: &Digest, digest_date: &str) -> anyhow::Result<()> {
+pub fn write_summary<W: Write>(
+    out: W,
+    digest: &Digest,
+    digest_date: &str,
+    names: &Names,
+) -> anyhow::Result<()> {
     let mut w = writer(out)?;
     w.write_record(SUMMARY_HEADER)?;
     for p in &digest.partners {
@@ -159,8 +191,11 @@ pub fn write_summary<W: Write>(out: W, digest: &Digest, digest_date: &str) -> an
                         digest_date,
                         channel(&p.partner),
                         &text_cell(p.partner.key()),
+                        &name_cell(names, Some(p.partner.key()).filter(|k| !k.is_empty())),
                         &text_cell(c.tenant_id.as_deref().unwrap_or("")),
+                        &name_cell(names, c.tenant_id.as_deref()),
                         &text_cell(s.subscription_id.as_deref().unwrap_or("")),
+                        &name_cell(names, s.subscription_id.as_deref()),
                         &text_cell(&ty.raw),
                         &text_cell(&ty.label),
                         &tally.alerts.to_string(),

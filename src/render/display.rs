@@ -46,6 +46,23 @@ pub fn line(raw: &str, max_chars: usize) -> String {
     out
 }
 
+/// Text for a mail header (a name in the subject): control and invisible characters dropped
+/// rather than shown, whitespace runs made one space, at most `max_chars` characters plus an
+/// ellipsis. Nothing in it can end the header line.
+pub fn header_text(raw: &str, max_chars: usize) -> String {
+    let kept: String = raw
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|&c| !c.is_control() && !is_invisible_format(c))
+        .collect();
+    let words: Vec<&str> = kept.split_whitespace().collect();
+    let joined = words.join(" ");
+    match joined.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", joined[..cut].trim_end()),
+        None => joined,
+    }
+}
+
 /// A tenant or subscription id for a narrow column: GUIDs shortened to their first block with
 /// the whole id kept in the CSV.
 pub fn short_id(id: &str) -> String {
@@ -80,6 +97,16 @@ mod tests {
         assert_eq!(line("abc", 3), "abc");
         let huge = "x".repeat(1_000_000);
         assert_eq!(line(&huge, 200).chars().count(), 201);
+    }
+
+    #[test]
+    fn header_text_drops_line_breaks_controls_and_invisible_characters() {
+        assert_eq!(
+            header_text("Contoso\r\nBcc: victim@evil.example\u{0}\u{202E}", 100),
+            "Contoso Bcc: victim@evil.example"
+        );
+        assert_eq!(header_text("  a \t b  ", 100), "a b");
+        assert_eq!(header_text("abcdef", 3), "abc…");
     }
 
     #[test]

@@ -36,9 +36,9 @@ pub const HTML_BUDGET: usize = 90_000;
 pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
     let date = ctx.digest_date.format("%Y-%m-%d").to_string();
     let mut alerts_csv = Vec::new();
-    csv::write_alerts(&mut alerts_csv, digest, &date)?;
+    csv::write_alerts(&mut alerts_csv, digest, &date, ctx.names)?;
     let mut summary_csv = Vec::new();
-    csv::write_summary(&mut summary_csv, digest, &date)?;
+    csv::write_summary(&mut summary_csv, digest, &date, ctx.names)?;
     let attachments =
         Attachments::fitting(alerts_csv.len(), summary_csv.len(), MAX_ATTACHMENT_BYTES);
     let (view, html) = fit_html(digest, ctx, attachments)?;

@@ -4,6 +4,7 @@
 pub mod file;
 pub mod graph;
 pub mod model;
+pub mod names;
 pub mod page;
 
 pub use model::Alert;

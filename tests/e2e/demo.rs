@@ -8,7 +8,7 @@ use crate::harness::{AS_OF, read_csv, run_binary, stderr};
 
 fn copy_demo(to: &Path) {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for name in ["demo.toml", "alerts.json"] {
+    for name in ["demo.toml", "alerts.json", "names.csv"] {
         std::fs::copy(examples.join(name), to.join(name)).expect("copy demo file");
     }
 }
@@ -47,6 +47,18 @@ fn the_demo_config_writes_every_report_and_message() {
     );
     let text = std::fs::read_to_string(day.join("digest.txt")).unwrap();
     assert!(text.contains("unresolved alerts across"), "{text}");
+    assert!(
+        html.contains("Contoso Ltd (fdc805f9…)")
+            && html.contains("Reseller Northwind Cloud Resale"),
+        "the demo's names file names tenants"
+    );
+    // The text part is wrapped to 72 columns: compare it with its line breaks undone.
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("Subscription Contoso production (4d19ded5-75f4-4692-b122-423db1ef9ae3)"),
+        "{text}"
+    );
+    assert!(log.contains(" name_warnings=0 "), "{log}");
 
     let (header, alerts) = read_csv(&day.join("alerts.csv"));
     assert_eq!(header[..2], ["digest_date", "alert_id"]);
@@ -127,6 +139,15 @@ fn the_shipped_graph_example_config_loads_with_a_secret_from_the_environment() {
         panic!("a graph source");
     };
     assert_eq!(graph.graph_url.as_str(), "https://graph.microsoft.com/");
+    let partner_center = config
+        .names
+        .partner_center
+        .as_ref()
+        .expect("[names] partner_center");
+    assert_eq!(
+        partner_center.url.as_str(),
+        "https://api.partnercenter.microsoft.com/"
+    );
     assert!(
         format!("{graph:?}").contains("[redacted]"),
         "Debug never shows the secret"

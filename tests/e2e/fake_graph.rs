@@ -1168,6 +1168,23 @@ pub fn generate(n: usize, seed: u64, reference: DateTime<Utc>) -> Vec<Value> {
         .collect()
 }
 
+/// The customers [`generate`]'s alerts for `(n, seed, reference)` are drawn from, in the
+/// generator's order: (customer tenant id, its indirect reseller's tenant id). For a fake
+/// directory (Partner Center) that knows the same tenants.
+pub fn directory(n: usize, seed: u64, reference: DateTime<Utc>) -> Vec<(String, Option<String>)> {
+    let world = World::new(n, seed, reference);
+    world
+        .customers
+        .iter()
+        .map(|c| {
+            (
+                c.tenant.clone(),
+                c.reseller.map(|r| world.resellers[r].clone()),
+            )
+        })
+        .collect()
+}
+
 /// Ground truth about a set of alerts, for assertions.
 ///
 /// Each alert lands in at most one of `test`, `resolved`, `unresolved_in_window`,

@@ -10,6 +10,7 @@
 
 mod email_html;
 mod fake_graph;
+mod fake_partner_center;
 mod fake_smtp;
 mod graph;
 mod graph_binary;
@@ -24,6 +25,8 @@ mod hostile;
 mod html_validator;
 mod ledger_runs;
 mod limits;
+mod names;
+mod names_runs;
 mod outputs;
 mod smtp_interop;
 mod smtp_runs;

@@ -1,7 +1,7 @@
 //! "Since the last digest": the new alerts, how many are still open, and what became of those
 //! that left.
 
-use super::{AlertLine, Context, alert_line, customer_label, format, window_days};
+use super::{AlertLine, Context, Kind, alert_line, format, named, window_days};
 use crate::digest::{Digest, Left, Outcome, alert_type};
 use crate::render::display;
 use crate::render::lang::{count, fill};
@@ -138,7 +138,7 @@ fn left_line(left: &Left, digest: &Digest, ctx: &Context<'_>) -> LeftLine {
         type_label: display::line(&alert_type::label_in(&a.alert_type, ctx.language), 80),
         severity,
         severity_class,
-        customer: customer_label(t, a.customer.as_deref()),
+        customer: named(t, a.customer.as_deref(), Kind::Customer, ctx.names).0,
         outcome,
         resolved: matches!(left.outcome, Outcome::Resolved { .. }),
     }

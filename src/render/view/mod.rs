@@ -15,6 +15,7 @@ use super::display;
 use super::lang::{Catalogue, count, fill};
 use crate::config::Language;
 use crate::digest::{Digest, DigestAlert, Partner, Tally, alert_type};
+use crate::source::names::Names;
 
 /// The Partner Center Security Alerts dashboard. Links in the digest are only ever fixed URLs
 /// like this one, never strings from the API.
@@ -30,6 +31,8 @@ pub const MAX_LISTED_OVERDUE: usize = 10;
 pub const MAX_LISTED_TYPES: usize = 25;
 const MAX_TITLE_CHARS: usize = 120;
 const MAX_RESOURCE_CHARS: usize = 60;
+/// Names of customers, resellers and subscriptions in the email.
+const MAX_NAME_CHARS: usize = 60;
 
 /// Which CSVs the email carries; the others stay in the run folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +67,8 @@ pub struct Context<'a> {
     pub subject_prefix: Option<&'a str>,
     /// Records the source could not understand.
     pub set_aside: usize,
+    /// Names of tenants and subscriptions; ids without one are shown as ids.
+    pub names: &'a Names,
 }
 
 /// How many alerts the drill-down and the shorter lists show.
@@ -142,7 +147,12 @@ pub struct TypeRow {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartnerView {
+    /// "Reseller Name (short id…)", "Reseller short id…" or "Direct customers".
     pub label: String,
+    /// The reseller's name, made safe to display.
+    pub name: Option<String>,
+    /// The label with the whole id, for the text part.
+    pub full_label: String,
     pub id: String,
     pub tally: Tally,
     /// "1 alert · 1 high · 0 over 24 h".
@@ -152,7 +162,11 @@ pub struct PartnerView {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerView {
+    /// "Customer Name (short id…)", or "Customer short id…".
     pub label: String,
+    pub name: Option<String>,
+    /// The label with the whole id, for the text part.
+    pub full_label: String,
     pub id: String,
     /// "1 alert", "3 alerts".
     pub count: String,
@@ -164,7 +178,11 @@ pub struct CustomerView {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionView {
+    /// "Subscription Name (short id…)", or "Subscription short id…".
     pub label: String,
+    pub name: Option<String>,
+    /// The label with the whole id, for the text part.
+    pub full_label: String,
     pub id: String,
     /// "1 alert", "3 alerts".
     pub count: String,
@@ -233,6 +251,7 @@ impl View {
                 ctx.subject_prefix.unwrap_or(t.brand),
                 &digest_date,
                 digest,
+                ctx.names,
             ),
             kicker: format!(
                 "{} · {}",
@@ -329,8 +348,21 @@ fn groups(digest: &Digest, ctx: &Context<'_>, max_listed: usize) -> Vec<PartnerV
                 if take == 0 {
                     continue;
                 }
+                let (label, name) = named(
+                    t,
+                    s.subscription_id.as_deref(),
+                    Kind::Subscription,
+                    ctx.names,
+                );
                 subscriptions.push(SubscriptionView {
-                    label: subscription_label(t, s.subscription_id.as_deref()),
+                    label,
+                    full_label: full_label(
+                        t,
+                        s.subscription_id.as_deref(),
+                        Kind::Subscription,
+                        name.as_deref(),
+                    ),
+                    name,
                     id: id_or_unknown(s.subscription_id.as_deref()),
                     count: count(s.tally.alerts, t.alert_one, t.alert_many),
                     alerts: s.alerts[..take]
@@ -340,27 +372,48 @@ fn groups(digest: &Digest, ctx: &Context<'_>, max_listed: usize) -> Vec<PartnerV
                 });
             }
             if !subscriptions.is_empty() {
+                let (label, name) = named(t, c.tenant_id.as_deref(), Kind::Customer, ctx.names);
                 customers.push(CustomerView {
-                    label: customer_label(t, c.tenant_id.as_deref()),
+                    label,
+                    full_label: full_label(
+                        t,
+                        c.tenant_id.as_deref(),
+                        Kind::Customer,
+                        name.as_deref(),
+                    ),
+                    name,
                     id: id_or_unknown(c.tenant_id.as_deref()),
                     count: count(c.tally.alerts, t.alert_one, t.alert_many),
                     only_subscription: (c.subscriptions.len() == 1).then(|| {
-                        subscription_label(t, c.subscriptions[0].subscription_id.as_deref())
+                        named(
+                            t,
+                            c.subscriptions[0].subscription_id.as_deref(),
+                            Kind::Subscription,
+                            ctx.names,
+                        )
+                        .0
                     }),
                     subscriptions,
                 });
             }
         }
         if !customers.is_empty() {
-            let (label, id) = match &p.partner {
-                Partner::Direct => (t.direct_customers.to_owned(), String::new()),
-                Partner::Reseller(id) => (
-                    fill(t.reseller, &[("id", &display::short_id(id))]),
-                    display::line(id, 80),
-                ),
+            let (label, name, id) = match &p.partner {
+                Partner::Direct => (t.direct_customers.to_owned(), None, String::new()),
+                Partner::Reseller(id) => {
+                    let (label, name) = named(t, Some(id), Kind::Reseller, ctx.names);
+                    (label, name, display::line(id, 80))
+                }
             };
             groups.push(PartnerView {
+                full_label: match &p.partner {
+                    Partner::Direct => label.clone(),
+                    Partner::Reseller(id) => {
+                        full_label(t, Some(id), Kind::Reseller, name.as_deref())
+                    }
+                },
                 label,
+                name,
                 id,
                 tally: p.tally,
                 summary: format!(
@@ -378,18 +431,56 @@ fn groups(digest: &Digest, ctx: &Context<'_>, max_listed: usize) -> Vec<PartnerV
     groups
 }
 
-pub(super) fn customer_label(t: &Catalogue, id: Option<&str>) -> String {
-    id.map_or_else(
-        || t.unknown_customer.to_owned(),
-        |id| fill(t.customer, &[("id", &display::short_id(id))]),
-    )
+/// The label with the whole id: "Customer Name (6f1b2c3d-…)" or "Customer 6f1b2c3d-…".
+fn full_label(t: &Catalogue, id: Option<&str>, kind: Kind, name: Option<&str>) -> String {
+    let Some(id) = id else {
+        return named(t, None, kind, &Names::default()).0;
+    };
+    let template = match kind {
+        Kind::Reseller => t.reseller,
+        Kind::Customer => t.customer,
+        Kind::Subscription => t.subscription,
+    };
+    let id = display::line(id, 80);
+    let shown = match name {
+        Some(name) => format!("{name} ({id})"),
+        None => id,
+    };
+    fill(template, &[("id", &shown)])
 }
 
-fn subscription_label(t: &Catalogue, id: Option<&str>) -> String {
-    id.map_or_else(
-        || t.unknown_subscription.to_owned(),
-        |id| fill(t.subscription, &[("id", &display::short_id(id))]),
-    )
+/// What a group is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Reseller,
+    Customer,
+    Subscription,
+}
+
+/// The label of a tenant or subscription — "Customer Name (short id…)" when it has a name,
+/// "Customer short id…" when not — and the name alone, both safe to display.
+pub(super) fn named(
+    t: &Catalogue,
+    id: Option<&str>,
+    kind: Kind,
+    names: &Names,
+) -> (String, Option<String>) {
+    let (template, unknown) = match kind {
+        Kind::Reseller => (t.reseller, t.unknown_customer),
+        Kind::Customer => (t.customer, t.unknown_customer),
+        Kind::Subscription => (t.subscription, t.unknown_subscription),
+    };
+    let Some(id) = id else {
+        return (unknown.to_owned(), None);
+    };
+    let name = names
+        .get(id)
+        .map(|name| display::line(name, MAX_NAME_CHARS));
+    let shown = match &name {
+        Some(name) => format!("{name} ({})", display::short_id(id)),
+        None => display::short_id(id),
+    };
+    (fill(template, &[("id", &shown)]), name)
 }
 
 fn csv_where(t: &Catalogue, name: &str, attached: Option<usize>) -> String {
@@ -430,7 +521,7 @@ fn alert_line(a: &DigestAlert, ctx: &Context<'_>) -> AlertLine {
         type_label: display::line(&alert_type::label_in(&alert.alert_type, ctx.language), 80),
         severity,
         severity_class,
-        customer: customer_label(t, a.customer.as_deref()),
+        customer: named(t, a.customer.as_deref(), Kind::Customer, ctx.names).0,
         age: format::age(t, a.age),
         overdue: a.overdue,
         is_new: a.is_new,
@@ -518,8 +609,15 @@ fn headline(t: &Catalogue, d: &Digest) -> String {
     )
 }
 
-/// The subject carries the date and the counts, never a string from the API.
-pub fn subject(t: &Catalogue, prefix: &str, digest_date: &str, d: &Digest) -> String {
+/// The subject carries the date and the counts, never a string from the alerts; when every
+/// alert concerns one customer with a known name, that name, without control characters.
+pub fn subject(
+    t: &Catalogue,
+    prefix: &str,
+    digest_date: &str,
+    d: &Digest,
+    names: &Names,
+) -> String {
     let totals = d.totals;
     if totals.alerts == 0 {
         return fill(
@@ -527,6 +625,12 @@ pub fn subject(t: &Catalogue, prefix: &str, digest_date: &str, d: &Digest) -> St
             &[("prefix", &prefix), ("date", &digest_date)],
         );
     }
+    let single = (d.reach.customers == 1)
+        .then(|| d.alerts.first().and_then(|a| a.customer.as_deref()))
+        .flatten()
+        .and_then(|id| names.get(id))
+        .map(|name| display::header_text(name, MAX_NAME_CHARS))
+        .filter(|name| !name.is_empty());
     fill(
         t.subject,
         &[
@@ -540,7 +644,8 @@ pub fn subject(t: &Catalogue, prefix: &str, digest_date: &str, d: &Digest) -> St
             ("overdue", &totals.overdue),
             (
                 "customers",
-                &count(d.reach.customers, t.customer_one, t.customer_many),
+                &single
+                    .unwrap_or_else(|| count(d.reach.customers, t.customer_one, t.customer_many)),
             ),
         ],
     )

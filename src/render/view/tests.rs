@@ -3,6 +3,7 @@ use chrono::{DateTime, TimeDelta};
 use super::*;
 use crate::digest::{self, Previous, Remembered, Rules};
 use crate::source::model::parse_alert;
+use crate::source::names::Origin;
 
 const AS_OF: &str = "2026-11-29T07:00:00Z";
 
@@ -50,6 +51,7 @@ fn ctx(language: Language) -> Context<'static> {
         language,
         subject_prefix: Some("Alerts"),
         set_aside: 0,
+        names: Box::leak(Box::default()),
     }
 }
 
@@ -102,16 +104,16 @@ fn the_subject_carries_the_date_and_counts_only_in_the_language() {
     let en = Language::English.catalogue();
     let sv = Language::Swedish.catalogue();
     assert_eq!(
-        subject(en, "Alerts", "2026-11-29", &digest),
+        subject(en, "Alerts", "2026-11-29", &digest, &Names::default()),
         "Alerts 2026-11-29: 1 unresolved alert (1 high, 1 overdue) in 1 customer"
     );
     assert_eq!(
-        subject(sv, "Larm", "2026-11-29", &digest),
+        subject(sv, "Larm", "2026-11-29", &digest, &Names::default()),
         "Larm 2026-11-29: 1 olöst larm (1 höga, 1 försenade) hos 1 kund"
     );
     let empty = digest_of(&[], None);
     assert_eq!(
-        subject(en, "Alerts", "2026-11-29", &empty),
+        subject(en, "Alerts", "2026-11-29", &empty, &Names::default()),
         "Alerts 2026-11-29: no unresolved alerts"
     );
 }
@@ -240,4 +242,57 @@ fn changes_list_new_alerts_and_what_became_of_the_others() {
         ]
     );
     assert_eq!(view.totals.new, 1);
+}
+
+#[test]
+fn the_subject_names_a_single_named_customer_without_control_characters() {
+    let en = Language::English.catalogue();
+    let mut names = Names::default();
+    names.insert(
+        "C1",
+        "Contoso\r\nBcc: victim@evil.example\u{7}",
+        Origin::PartnerCenter,
+    );
+    let one = digest_of(&[("x", "c1", "high"), ("y", "C1", "low")], None);
+    assert_eq!(
+        subject(en, "Alerts", "2026-11-29", &one, &names),
+        "Alerts 2026-11-29: 2 unresolved alerts (1 high, 2 overdue) in Contoso Bcc: victim@evil.example"
+    );
+    let two = digest_of(&[("x", "c1", "high"), ("y", "c2", "low")], None);
+    assert!(
+        subject(en, "Alerts", "2026-11-29", &two, &names).ends_with("in 2 customers"),
+        "two customers are counted, not named"
+    );
+    let unnamed = digest_of(&[("x", "c3", "high")], None);
+    assert!(subject(en, "Alerts", "2026-11-29", &unnamed, &names).ends_with("in 1 customer"));
+}
+
+#[test]
+fn named_groups_show_the_name_with_the_short_id_and_unnamed_ones_the_short_id() {
+    let mut names = Names::default();
+    names.insert(
+        "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "Contoso <Ltd>\u{202E}",
+        Origin::File,
+    );
+    let digest = digest_of(
+        &[
+            ("a", "6F1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D", "high"),
+            ("b", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "low"),
+        ],
+        None,
+    );
+    let ctx = Context {
+        names: &names,
+        ..ctx(Language::English)
+    };
+    let view = View::build(&digest, &ctx, Limits::FULL, attachments());
+    let customers = &view.groups[0].customers;
+    assert_eq!(
+        customers[0].label,
+        "Customer Contoso <Ltd>[U+202E] (6f1b2c3d…)"
+    );
+    assert_eq!(customers[0].name.as_deref(), Some("Contoso <Ltd>[U+202E]"));
+    assert_eq!(customers[1].label, "Customer 0a1b2c3d…");
+    assert_eq!(customers[1].name, None);
 }

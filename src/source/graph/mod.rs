@@ -156,47 +156,73 @@ async fn get_page(
     url: &reqwest::Url,
 ) -> Result<http::Response, GraphError> {
     let path = url.path().to_owned();
+    let response = authorized_get(
+        http,
+        tokens,
+        url,
+        &[("Prefer", "include-unknown-enum-members")],
+        excerpt_says_expired,
+    )
+    .await?;
+    match response.status {
+        StatusCode::OK => Ok(response),
+        StatusCode::UNAUTHORIZED => Err(GraphError::Unauthorized {
+            path,
+            message: error::excerpt(&response.body),
+        }),
+        StatusCode::FORBIDDEN => Err(GraphError::Forbidden {
+            path,
+            permission: READ_PERMISSION,
+        }),
+        status => Err(GraphError::Rejected {
+            path,
+            status: status.as_u16(),
+            message: error::excerpt(&response.body),
+        }),
+    }
+}
+
+/// Graph's way of saying the access token expired.
+fn excerpt_says_expired(body: &[u8]) -> bool {
+    error::excerpt(body).contains("InvalidAuthenticationToken")
+}
+
+/// A `GET` with a bearer token from `tokens` and these extra headers, through [`Http::send`]
+/// (so with its retries). A `401` whose body `expired` recognises gets one fresh token and one
+/// more try. Returns the first answer that is not transient, whatever its status: the caller
+/// says what a status means for its API.
+pub async fn authorized_get(
+    http: &Http,
+    tokens: &TokenSource,
+    url: &reqwest::Url,
+    headers: &[(&str, &str)],
+    expired: impl Fn(&[u8]) -> bool,
+) -> Result<http::Response, GraphError> {
+    let path = url.path().to_owned();
     let mut refreshed = false;
     loop {
         let token = tokens.bearer(http).await?;
         let response = http
             .send(&path, || {
-                http.client()
-                    .get(url.clone())
-                    .bearer_auth(token.expose_secret())
-                    .header("Accept", "application/json")
-                    .header("Prefer", "include-unknown-enum-members")
+                headers.iter().fold(
+                    http.client()
+                        .get(url.clone())
+                        .bearer_auth(token.expose_secret())
+                        .header("Accept", "application/json"),
+                    |request, (name, value)| request.header(*name, *value),
+                )
             })
             .await?;
-        match response.status {
-            StatusCode::OK => return Ok(response),
-            StatusCode::UNAUTHORIZED => {
-                let message = error::excerpt(&response.body);
-                if !refreshed && message.contains("InvalidAuthenticationToken") {
-                    info!(
-                        path,
-                        "access token rejected as invalid or expired; getting a new one"
-                    );
-                    tokens.invalidate().await;
-                    refreshed = true;
-                    continue;
-                }
-                return Err(GraphError::Unauthorized { path, message });
-            }
-            StatusCode::FORBIDDEN => {
-                return Err(GraphError::Forbidden {
-                    path,
-                    permission: READ_PERMISSION,
-                });
-            }
-            status => {
-                return Err(GraphError::Rejected {
-                    path,
-                    status: status.as_u16(),
-                    message: error::excerpt(&response.body),
-                });
-            }
+        if response.status == StatusCode::UNAUTHORIZED && !refreshed && expired(&response.body) {
+            info!(
+                path,
+                "access token rejected as invalid or expired; getting a new one"
+            );
+            tokens.invalidate().await;
+            refreshed = true;
+            continue;
         }
+        return Ok(response);
     }
 }
 

@@ -14,23 +14,46 @@ pub struct Guard {
     origin: Url,
     seen: HashSet<String>,
     max_pages: usize,
+    /// What the service calls its next link, and the config key of the origin, for errors.
+    link: &'static str,
+    origin_key: &'static str,
 }
 
 impl Guard {
+    /// For Graph's `@odata.nextLink` under `graph_url`.
     pub fn new(origin: &Url, max_pages: usize) -> Self {
+        Self::named(origin, max_pages, "@odata.nextLink", "graph_url")
+    }
+
+    /// For another API: `link` names its next link in errors, `origin_key` the config key.
+    pub fn named(
+        origin: &Url,
+        max_pages: usize,
+        link: &'static str,
+        origin_key: &'static str,
+    ) -> Self {
         Self {
             origin: origin.clone(),
             seen: HashSet::new(),
             max_pages,
+            link,
+            origin_key,
         }
     }
 
     /// Records a request for `url`; fails on a repeat or past the cap.
     pub fn visit(&mut self, url: &Url) -> Result<(), GraphError> {
+        self.visit_with(url, "")
+    }
+
+    /// Records a request for `url` with `state` besides the URL (a continuation token sent as
+    /// a header: the same URL with another token is another page); fails on a repeat or past
+    /// the cap.
+    pub fn visit_with(&mut self, url: &Url, state: &str) -> Result<(), GraphError> {
         if self.seen.len() >= self.max_pages {
             return Err(GraphError::TooManyPages(self.max_pages));
         }
-        if !self.seen.insert(url.as_str().to_owned()) {
+        if !self.seen.insert(format!("{} {state}", url.as_str())) {
             return Err(GraphError::BadPage(format!(
                 "paging loop: page {} links back to a page already read ({})",
                 self.seen.len(),
@@ -42,13 +65,29 @@ impl Guard {
 
     /// Checks a nextLink and returns it as a URL, otherwise unchanged.
     pub fn next_link(&self, link: &str) -> Result<Url, GraphError> {
-        let refuse = |why: &str| {
-            GraphError::BadPage(format!(
-                "refusing @odata.nextLink after page {}: {why}",
-                self.seen.len()
-            ))
-        };
-        let url = Url::parse(link).map_err(|e| refuse(&format!("not a URL ({e})")))?;
+        let url = Url::parse(link).map_err(|e| self.refuse(&format!("not a URL ({e})")))?;
+        self.check(url)
+    }
+
+    /// Checks a next link that may be relative to the origin (Partner Center's `links.next`).
+    pub fn next_relative(&self, link: &str) -> Result<Url, GraphError> {
+        let url = self
+            .origin
+            .join(link)
+            .map_err(|e| self.refuse(&format!("not a URL ({e})")))?;
+        self.check(url)
+    }
+
+    fn refuse(&self, why: &str) -> GraphError {
+        GraphError::BadPage(format!(
+            "refusing {} after page {}: {why}",
+            self.link,
+            self.seen.len()
+        ))
+    }
+
+    fn check(&self, url: Url) -> Result<Url, GraphError> {
+        let refuse = |why: &str| self.refuse(why);
         if url.scheme() != self.origin.scheme() {
             return Err(refuse(&format!(
                 "scheme {} is not the configured {}",
@@ -60,8 +99,9 @@ impl Guard {
             || url.port_or_known_default() != self.origin.port_or_known_default()
         {
             return Err(refuse(&format!(
-                "host {} is not the configured graph_url host {}",
+                "host {} is not the configured {} host {}",
                 url.host_str().unwrap_or("(none)"),
+                self.origin_key,
                 self.origin.host_str().unwrap_or("(none)")
             )));
         }

@@ -59,13 +59,26 @@ impl TokenSource {
         resource: &str,
         credential: Credential,
     ) -> Self {
+        let scope = format!("{}/.default", resource.trim_end_matches('/'));
+        Self::with_scope(login_url, tenant_id, client_id, &scope, credential)
+    }
+
+    /// The same app, for another API: `scope` as sent, e.g.
+    /// `https://api.partnercenter.microsoft.com/.default`.
+    pub fn with_scope(
+        login_url: &str,
+        tenant_id: &str,
+        client_id: &str,
+        scope: &str,
+        credential: Credential,
+    ) -> Self {
         Self {
             endpoint: format!(
                 "{}/{tenant_id}/oauth2/v2.0/token",
                 login_url.trim_end_matches('/')
             ),
             client_id: client_id.to_owned(),
-            scope: format!("{}/.default", resource.trim_end_matches('/')),
+            scope: scope.to_owned(),
             credential,
             cached: Mutex::new(None),
         }
