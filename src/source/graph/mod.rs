@@ -2,6 +2,7 @@
 //! app-only token, following `@odata.nextLink` to the end. All or nothing: any page that fails
 //! for good fails the collection, so no digest is made from a partial alert set.
 
+pub mod alert;
 pub mod error;
 pub mod http;
 pub mod paging;
@@ -23,6 +24,9 @@ use crate::config::GraphConfig;
 
 /// The permission the digest needs; it never asks for more.
 pub const READ_PERMISSION: &str = "PartnerSecurity.Read.All";
+
+/// The permission `resolve` needs to update alerts (it includes reading them).
+pub const WRITE_PERMISSION: &str = "PartnerSecurity.ReadWrite.All";
 
 /// The path of the alerts collection under `graph_url`.
 pub const ALERTS_PATH: &str = "/beta/security/partner/securityAlerts";
@@ -139,7 +143,7 @@ fn first_page_url(config: &GraphConfig, filtered: bool) -> Result<reqwest::Url, 
 }
 
 /// Tokens for Microsoft Graph (scope `{graph_url}/.default`).
-fn token_source(config: &GraphConfig) -> TokenSource {
+pub fn token_source(config: &GraphConfig) -> TokenSource {
     TokenSource::new(
         config.login_url.as_str(),
         &config.tenant_id,
@@ -155,21 +159,61 @@ async fn get_page(
     tokens: &TokenSource,
     url: &reqwest::Url,
 ) -> Result<http::Response, GraphError> {
+    send_authorized(
+        http,
+        tokens,
+        &Call {
+            method: reqwest::Method::GET,
+            url,
+            body: None,
+            permission: READ_PERMISSION,
+        },
+    )
+    .await
+}
+
+/// A request to Microsoft Graph made with the bearer token.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub method: reqwest::Method,
+    pub url: &'a reqwest::Url,
+    /// A JSON body (for PATCH), sent as given.
+    pub body: Option<&'a [u8]>,
+    /// The permission a 403 names.
+    pub permission: &'static str,
+}
+
+/// Sends `call` with a token, retried per the client's policy, with one token refresh if the
+/// service says the token expired. A 2xx answer is returned; 401, 403, 404 and the rest become
+/// the matching [`GraphError`].
+pub async fn send_authorized(
+    http: &Http,
+    tokens: &TokenSource,
+    call: &Call<'_>,
+) -> Result<http::Response, GraphError> {
+    let url = call.url;
     let path = url.path().to_owned();
     let mut refreshed = false;
     loop {
         let token = tokens.bearer(http).await?;
         let response = http
             .send(&path, || {
-                http.client()
-                    .get(url.clone())
+                let request = http
+                    .client()
+                    .request(call.method.clone(), url.clone())
                     .bearer_auth(token.expose_secret())
                     .header("Accept", "application/json")
-                    .header("Prefer", "include-unknown-enum-members")
+                    .header("Prefer", "include-unknown-enum-members");
+                match call.body {
+                    Some(body) => request
+                        .header("Content-Type", "application/json")
+                        .body(body.to_vec()),
+                    None => request,
+                }
             })
             .await?;
         match response.status {
-            StatusCode::OK => return Ok(response),
+            status if status.is_success() => return Ok(response),
             StatusCode::UNAUTHORIZED => {
                 let message = error::excerpt(&response.body);
                 if !refreshed && message.contains("InvalidAuthenticationToken") {
@@ -186,7 +230,13 @@ async fn get_page(
             StatusCode::FORBIDDEN => {
                 return Err(GraphError::Forbidden {
                     path,
-                    permission: READ_PERMISSION,
+                    permission: call.permission,
+                });
+            }
+            StatusCode::NOT_FOUND => {
+                return Err(GraphError::NotFound {
+                    path,
+                    message: error::excerpt(&response.body),
                 });
             }
             status => {
