@@ -65,20 +65,30 @@ impl Change {
     }
 }
 
-/// `{graph_url}/beta/security/partner/securityAlerts/{id}`, the id percent-encoded as one path
-/// segment (a `/`, `?` or `#` in it cannot change the request's target). Ids that are `.` or
-/// `..`, empty, or hold control characters are refused.
-pub fn alert_url(graph_url: &reqwest::Url, id: &str) -> Result<reqwest::Url, GraphError> {
-    let refuse = |why: &str| GraphError::Rejected {
-        path: ALERTS_PATH.to_owned(),
-        status: 0,
-        message: format!("{id:?} is not an alert id: {why}"),
-    };
+/// Why `id` cannot be an alert id: empty, `.` or `..`, control characters, or longer than
+/// 1,000 bytes. Ids are otherwise opaque (GUIDs, `{subscriptionId}-{guid}`, …).
+pub fn id_problem(id: &str) -> Option<&'static str> {
     if id.trim().is_empty() || id == "." || id == ".." {
-        return Err(refuse("empty or a dot segment"));
+        Some("it is empty or a dot segment")
+    } else if id.chars().any(char::is_control) {
+        Some("it holds control characters")
+    } else if id.len() > 1000 {
+        Some("it is longer than 1,000 bytes")
+    } else {
+        None
     }
-    if id.chars().any(char::is_control) {
-        return Err(refuse("it holds control characters"));
+}
+
+/// `{graph_url}/beta/security/partner/securityAlerts/{id}`, the id percent-encoded as one path
+/// segment (a `/`, `?` or `#` in it cannot change the request's target). See [`id_problem`]
+/// for the ids refused.
+pub fn alert_url(graph_url: &reqwest::Url, id: &str) -> Result<reqwest::Url, GraphError> {
+    if let Some(why) = id_problem(id) {
+        return Err(GraphError::Rejected {
+            path: ALERTS_PATH.to_owned(),
+            status: 0,
+            message: format!("not an alert id: {why}"),
+        });
     }
     let base = format!("{}{ALERTS_PATH}", graph_url.as_str().trim_end_matches('/'));
     let mut url =
@@ -208,12 +218,18 @@ mod tests {
         .unwrap();
         assert_eq!(state.status, Status::Resolved);
         assert_eq!(state.resolved_reason, Some(ResolvedReason::Fraud));
-        assert_eq!(state.customer_tenant_id, None, "a wrong type counts as absent");
+        assert_eq!(
+            state.customer_tenant_id, None,
+            "a wrong type counts as absent"
+        );
         assert_eq!(state.alert_type.as_deref(), Some("CryptoMining"));
         let unknown = AlertState::from_json(br#"{"status":"escalated"}"#).unwrap();
         assert!(unknown.status.is_unresolved());
         let missing = AlertState::from_json(b"{}").unwrap();
-        assert!(missing.status.is_unresolved(), "no status is no proof of resolution");
+        assert!(
+            missing.status.is_unresolved(),
+            "no status is no proof of resolution"
+        );
         assert_eq!(AlertState::from_json(b"<html>"), None);
         assert_eq!(AlertState::from_json(b"[1]"), None);
     }
