@@ -23,6 +23,7 @@ mod html_validator;
 mod ledger_runs;
 mod limits;
 mod outputs;
+mod resolve;
 mod smtp_interop;
 mod smtp_runs;
 mod source_errors;
