@@ -267,18 +267,26 @@ struct Seen {
 }
 
 /// The field delimiter: the first of `,`, `;` and TAB that splits the header into a column
-/// named `alert_id`; `,` if none does (the missing column is then reported by name).
+/// named `alert_id`; if none does, the one that splits it into the most columns (so the
+/// missing columns are reported among the right names).
 fn delimiter(header: &[u8]) -> u8 {
-    [b',', b';', b'\t']
+    const CANDIDATES: [u8; 3] = [b',', b';', b'\t'];
+    let names = |d: u8| header.split(move |&b| b == d).map(text);
+    CANDIDATES
         .into_iter()
         .find(|&d| {
-            header.split(|&b| b == d).any(|name| {
-                let name = text(name);
+            names(d).any(|name| {
                 name.trim()
                     .trim_matches('"')
                     .trim()
                     .eq_ignore_ascii_case(ID_COLUMN)
             })
+        })
+        .or_else(|| {
+            CANDIDATES
+                .into_iter()
+                .rev()
+                .max_by_key(|&d| header.iter().filter(|&&b| b == d).count())
         })
         .unwrap_or(b',')
 }
