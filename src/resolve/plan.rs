@@ -286,7 +286,7 @@ fn delimiter(header: &[u8]) -> u8 {
             CANDIDATES
                 .into_iter()
                 .rev()
-                .max_by_key(|&d| header.iter().filter(|&&b| b == d).count())
+                .max_by_key(|&d| header.split(|&b| b == d).count())
         })
         .unwrap_or(b',')
 }
