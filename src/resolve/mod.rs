@@ -85,6 +85,7 @@ pub async fn resolve(request: &Request<'_>) -> Result<Report, Failure> {
         Some(lock(&config.digest.state_dir)?)
     };
 
+    let mut retries = 0;
     let done = if plan.items.is_empty() {
         Vec::new()
     } else {
@@ -98,21 +99,18 @@ pub async fn resolve(request: &Request<'_>) -> Result<Report, Failure> {
             deadline: graph.deadline,
         };
         let ledger = state.as_ref().map(|s| &s.ledger);
-        update::apply(
-            &http,
-            &tokens,
-            plan.items.clone(),
-            &options,
-            |item, outcome| {
-                log(item, outcome);
-                match ledger {
-                    Some(ledger) => record(ledger, &actor, &source, item, outcome),
-                    None => Ok(()),
-                }
-            },
-        )
-        .await
-        .or_exit(Exit::Config)?
+        let record = |item: &Item, outcome: &Outcome| {
+            log(item, outcome);
+            match ledger {
+                Some(ledger) => record(ledger, &actor, &source, item, outcome),
+                None => Ok(()),
+            }
+        };
+        let done = update::apply(&http, &tokens, plan.items.clone(), &options, record)
+            .await
+            .or_exit(Exit::Config)?;
+        retries = http.retries();
+        done
     };
     let report = report::report(&plan, &done, request.dry_run);
     let c = report.counts;
@@ -125,6 +123,7 @@ pub async fn resolve(request: &Request<'_>) -> Result<Report, Failure> {
         refused = c.refused,
         invalid = c.invalid,
         failed = c.failed,
+        retries,
         dry_run = request.dry_run,
         actor = %actor,
         exit_code = report.exit.code(),
