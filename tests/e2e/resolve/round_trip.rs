@@ -107,6 +107,56 @@ fn line_of(text: &str, id: &str) -> usize {
     text[..=at].matches('\n').count() + 1
 }
 
+/// One update per decided alert (`ids`: fraud, legitimate, ignore, investigating), with exactly
+/// the documented body; a throttled update appears twice.
+fn assert_one_update_each(fake: &FakeGraph, ids: &[String]) {
+    let mut patches: Vec<(String, String)> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| (r.path_and_query, String::from_utf8(r.body).unwrap()))
+        .collect();
+    patches.sort();
+    let sent = patches.len();
+    patches.dedup();
+    assert!(sent == 4 || sent == 5, "{sent} updates sent");
+    let mut expected: Vec<(String, String)> = ids
+        .iter()
+        .zip([
+            r#"{"status":"resolved","resolvedReason":"fraud"}"#,
+            r#"{"status":"resolved","resolvedReason":"legitimate"}"#,
+            r#"{"status":"resolved","resolvedReason":"ignore"}"#,
+            r#"{"status":"investigating"}"#,
+        ])
+        .map(|(id, body)| {
+            (
+                format!("/beta/security/partner/securityAlerts/{id}"),
+                body.to_owned(),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(patches, expected);
+}
+
+/// The ledger says who changed what, from which line of `text`.
+fn assert_recorded(job: &Job, ids: &[String], text: &str) {
+    let ledger = Ledger::open(&job.path().join("state")).unwrap();
+    let recorded = ledger
+        .resolutions_since(chrono::DateTime::UNIX_EPOCH)
+        .unwrap();
+    assert_eq!(recorded.len(), ids.len());
+    for r in &recorded {
+        let id = ids.iter().find(|id| **id == r.alert_id).unwrap();
+        assert_eq!(r.actor, "analyst@partner.example");
+        assert_eq!(r.source, format!("edited.csv:{}", line_of(text, id)));
+        assert_eq!(
+            (r.old_status.as_str(), r.http_status),
+            ("active", Some(200))
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_csv_written_by_run_edited_and_fed_back_resolves_those_alerts_for_the_next_run() {
     // One read is throttled along the way (Retry-After: 0, so nothing sleeps).
@@ -180,53 +230,12 @@ async fn a_csv_written_by_run_edited_and_fed_back_resolves_those_alerts_for_the_
         "{out}"
     );
 
-    // One update per decided alert, with exactly the documented body; the throttled request
-    // (a read or an update) was made once more.
-    assert!(log.contains(" retries=1 "), "{log}");
-    let mut patches: Vec<(String, String)> = fake
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "PATCH")
-        .map(|r| (r.path_and_query, String::from_utf8(r.body).unwrap()))
-        .collect();
-    patches.sort();
-    let sent = patches.len();
-    patches.dedup();
-    assert!(sent == 4 || sent == 5, "{sent} updates sent");
-    let mut expected: Vec<(String, String)> = ids[..4]
-        .iter()
-        .zip([
-            r#"{"status":"resolved","resolvedReason":"fraud"}"#,
-            r#"{"status":"resolved","resolvedReason":"legitimate"}"#,
-            r#"{"status":"resolved","resolvedReason":"ignore"}"#,
-            r#"{"status":"investigating"}"#,
-        ])
-        .map(|(id, body)| {
-            (
-                format!("/beta/security/partner/securityAlerts/{id}"),
-                body.to_owned(),
-            )
-        })
-        .collect();
-    expected.sort();
-    assert_eq!(patches, expected);
-
-    // The ledger says who changed what, from which line.
-    let ledger = Ledger::open(&job.path().join("state")).unwrap();
-    let recorded = ledger
-        .resolutions_since(chrono::DateTime::UNIX_EPOCH)
-        .unwrap();
-    assert_eq!(recorded.len(), 4);
-    for r in &recorded {
-        let i = ids.iter().position(|id| *id == r.alert_id).unwrap();
-        assert_eq!(r.actor, "analyst@partner.example");
-        assert_eq!(r.source, format!("edited.csv:{}", line_of(&text, &ids[i])));
-        assert_eq!(
-            (r.old_status.as_str(), r.http_status),
-            ("active", Some(200))
-        );
-    }
-    drop(ledger);
+    assert!(
+        log.contains(" retries=1 "),
+        "the throttled request was made again: {log}"
+    );
+    assert_one_update_each(&fake, &ids[..4]);
+    assert_recorded(&job, &ids[..4], &text);
 
     // The next digest no longer lists the resolved alerts; the one under investigation stays.
     let second = run(&job, &["--force"]);
