@@ -302,3 +302,27 @@ fn contradictory_or_incomplete_options_exit_2() {
         );
     }
 }
+
+#[test]
+fn the_shipped_resolve_example_config_loads_and_shares_the_daily_jobs_state() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load = |name: &str| {
+        let path = root.join("examples").join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let env = |name: &str| (name == "CSP_DIGEST_CLIENT_SECRET").then(|| "s3cret".to_owned());
+        csp_alert_digest::config::from_toml(&text, &path, &env).unwrap()
+    };
+    let (resolve, daily) = (load("resolve.toml"), load("graph.toml"));
+    assert_eq!(resolve.digest.state_dir, daily.digest.state_dir);
+    let (
+        csp_alert_digest::config::SourceConfig::Graph(resolve),
+        csp_alert_digest::config::SourceConfig::Graph(daily),
+    ) = (resolve.source, daily.source)
+    else {
+        panic!("graph sources");
+    };
+    assert_ne!(
+        resolve.client_id, daily.client_id,
+        "a second app registration"
+    );
+}
