@@ -553,3 +553,44 @@ async fn an_update_that_stays_unavailable_is_transient_and_exit_3_wins_over_4() 
     );
     assert_eq!(report.counts.failed, 2);
 }
+
+#[tokio::test]
+async fn p3_the_batch_stops_at_the_deadline_and_says_which_alerts_may_have_changed() {
+    let mut h = Harness::start().await;
+    h.config.deadline = std::time::Duration::from_millis(300);
+    h.token_ok().await;
+    let ids = ["a1", "a2", "a3", "a4", "a5", "a6"];
+    for id in ids {
+        serves(&h, id, "active", None).await;
+    }
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(5)))
+        .mount(&h.server)
+        .await;
+    let plan = plan_of(
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| item(line(i), id, Decision::Fraud))
+            .collect(),
+    );
+    let started = std::time::Instant::now();
+    let (done, report) = apply(&h, &plan, false, false).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "bounded"
+    );
+    assert!(
+        done.iter().all(
+            |d| matches!(&d.outcome, Outcome::NotTried { why } if why.contains("deadline_secs"))
+        ),
+        "{done:?}"
+    );
+    let under_way = report
+        .lines
+        .iter()
+        .filter(|l| l.contains("may or may not have the change"))
+        .count();
+    assert_eq!(under_way, update::CONCURRENCY, "{:#?}", report.lines);
+    assert_eq!(report.exit, Exit::Transient);
+    assert_eq!(report.counts.failed, ids.len());
+}
