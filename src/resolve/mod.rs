@@ -99,14 +99,14 @@ pub async fn resolve(request: &Request<'_>) -> Result<Report, Failure> {
             deadline: graph.deadline,
         };
         let ledger = state.as_ref().map(|s| &s.ledger);
-        let record = |item: &Item, outcome: &Outcome| {
+        let on_done = |item: &Item, outcome: &Outcome| {
             log(item, outcome);
             match ledger {
                 Some(ledger) => record(ledger, &actor, &source, item, outcome),
                 None => Ok(()),
             }
         };
-        let done = update::apply(&http, &tokens, plan.items.clone(), &options, record)
+        let done = update::apply(&http, &tokens, plan.items.clone(), &options, on_done)
             .await
             .or_exit(Exit::Config)?;
         retries = http.retries();
@@ -125,7 +125,6 @@ pub async fn resolve(request: &Request<'_>) -> Result<Report, Failure> {
         failed = c.failed,
         retries,
         dry_run = request.dry_run,
-        actor = %actor,
         exit_code = report.exit.code(),
         "resolve finished"
     );
