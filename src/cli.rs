@@ -30,6 +30,54 @@ pub enum Command {
     Run(RunArgs),
     /// Validate the config and probe each dependency without sending anything.
     Check(CheckArgs),
+    /// Resolve alerts as legitimate, fraud or ignore (or mark them investigating): one by
+    /// --id, or many from the digest's alerts.csv with its decision column filled in.
+    Resolve(ResolveArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResolveArgs {
+    /// The TOML config file ([source] kind = "graph").
+    #[arg(long, env = "CSP_DIGEST_CONFIG", value_name = "FILE")]
+    pub config: PathBuf,
+    /// The alert to change.
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "from_csv",
+        conflicts_with = "from_csv"
+    )]
+    pub id: Option<String>,
+    /// Resolve the alert with this reason.
+    #[arg(long, value_enum, requires = "id", required_unless_present_any = ["investigating", "from_csv"])]
+    pub reason: Option<Reason>,
+    /// Mark the alert as under investigation instead.
+    #[arg(long, requires = "id", conflicts_with = "reason")]
+    pub investigating: bool,
+    /// Change every alert whose row in this alerts.csv has a decision (legitimate, fraud,
+    /// ignore or investigating; empty rows are skipped).
+    #[arg(long, value_name = "FILE")]
+    pub from_csv: Option<PathBuf>,
+    /// Read the alerts and print the plan; change and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Change alerts that are already resolved.
+    #[arg(long)]
+    pub force: bool,
+    /// Who is asking, for the ledger (default: the machine user).
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+/// `--reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Reason {
+    /// Expected activity, or a false positive.
+    Legitimate,
+    /// Unauthorized abuse.
+    Fraud,
+    /// An old alert.
+    Ignore,
 }
 
 #[derive(Debug, clap::Args)]

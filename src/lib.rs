@@ -16,4 +16,5 @@ pub mod check;
 pub mod cli;
 pub mod exit;
 pub mod logging;
+pub mod resolve;
 pub mod run;

@@ -4,8 +4,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use csp_alert_digest::cli::{Cli, Command, LogFormat};
+use csp_alert_digest::cli::{Cli, Command, LogFormat, Reason, ResolveArgs};
 use csp_alert_digest::exit::Exit;
+use csp_alert_digest::exit::Failure;
+use csp_alert_digest::resolve::{self, Decision};
 use csp_alert_digest::{check, logging, run};
 
 #[tokio::main]
@@ -32,6 +34,47 @@ async fn main() -> ExitCode {
         })
         .await;
     ExitCode::from(exit.code())
+}
+
+/// Prints a failure once: as a JSON event for collectors, else as one plain line.
+fn fail(failure: &Failure, log_format: LogFormat) -> Exit {
+    match log_format {
+        LogFormat::Json => {
+            tracing::error!(exit_code = failure.exit.code(), "{failure}");
+        }
+        LogFormat::Text => eprintln!("csp-alert-digest: error: {failure}"),
+    }
+    failure.exit
+}
+
+async fn resolve_command(args: &ResolveArgs) -> Result<resolve::Report, Failure> {
+    let target = match (&args.from_csv, &args.id) {
+        (Some(path), _) => resolve::Target::Csv(path),
+        (None, Some(id)) => resolve::Target::One {
+            id,
+            decision: match args.reason {
+                Some(Reason::Legitimate) => Decision::Legitimate,
+                Some(Reason::Fraud) => Decision::Fraud,
+                Some(Reason::Ignore) => Decision::Ignore,
+                None => Decision::Investigating,
+            },
+        },
+        (None, None) => {
+            // clap requires one of them; said here too rather than assumed.
+            return Err(Failure {
+                exit: Exit::Config,
+                error: anyhow::anyhow!("resolve needs --id or --from-csv"),
+            });
+        }
+    };
+    resolve::resolve(&resolve::Request {
+        config: &args.config,
+        target,
+        dry_run: args.dry_run,
+        force: args.force,
+        actor: args.actor.as_deref(),
+    })
+    .await
 }
 
 /// Resolves on SIGTERM (Kubernetes, systemd) or SIGINT.
@@ -62,18 +105,18 @@ async fn dispatch(command: Command, log_format: LogFormat) -> Exit {
                     summary.log();
                     summary.exit
                 }
-                Err(failure) => {
-                    // Printed once: as a JSON event for collectors, else as one plain line.
-                    match log_format {
-                        LogFormat::Json => {
-                            tracing::error!(exit_code = failure.exit.code(), "{failure}");
-                        }
-                        LogFormat::Text => eprintln!("csp-alert-digest: error: {failure}"),
-                    }
-                    failure.exit
-                }
+                Err(failure) => fail(&failure, log_format),
             }
         }
+        Command::Resolve(args) => match resolve_command(&args).await {
+            Ok(report) => {
+                for line in &report.lines {
+                    println!("{line}");
+                }
+                report.exit
+            }
+            Err(failure) => fail(&failure, log_format),
+        },
         Command::Check(args) => {
             let (probes, exit) = check::check(&args.config, args.offline).await;
             for probe in &probes {

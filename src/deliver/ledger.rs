@@ -73,6 +73,22 @@ const MIGRATIONS: &[&str] = &[
         fetched_at TEXT NOT NULL
     ) WITHOUT ROWID;
 ",
+    r"
+    CREATE TABLE resolutions (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        actor       TEXT NOT NULL,
+        alert_id    TEXT NOT NULL,
+        old_status  TEXT NOT NULL,
+        new_status  TEXT NOT NULL,
+        reason      TEXT,
+        http_status INTEGER,
+        outcome     TEXT NOT NULL CHECK (outcome IN ('updated', 'failed')),
+        message     TEXT NOT NULL,
+        source      TEXT NOT NULL
+    );
+    CREATE INDEX resolutions_at ON resolutions (at);
+",
 ];
 
 /// What a run asks the ledger to remember about a digest it prepared.
@@ -116,6 +132,30 @@ pub struct DateStatus {
     pub pending: usize,
     pub sent: usize,
     pub failed: usize,
+}
+
+/// One status change `resolve` asked the service for, and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// When the answer came, UTC, RFC 3339 with milliseconds (`2026-11-29T07:00:00.000Z`).
+    pub at: String,
+    /// Who ran it: `--actor`, or the machine user.
+    pub actor: String,
+    /// As the service or the CSV spells it.
+    pub alert_id: String,
+    pub old_status: String,
+    /// `resolved` or `investigating`.
+    pub new_status: String,
+    /// `legitimate`, `fraud` or `ignore` for `resolved`.
+    pub reason: Option<String>,
+    /// The service's HTTP status; `None` when no answer came (a transport failure).
+    pub http_status: Option<u16>,
+    /// `updated` or `failed`.
+    pub outcome: String,
+    /// The service's answer in a few words (the status and reason it reports, or the error).
+    pub message: String,
+    /// Where the change was asked: `alerts.csv:12`, or `--id`.
+    pub source: String,
 }
 
 #[derive(Debug)]
@@ -448,6 +488,52 @@ impl Ledger {
         }))
     }
 
+    /// Records a status change asked of the service and its answer; `at` is the database's
+    /// clock, like every time in the ledger.
+    pub fn record_resolution(&self, r: &Resolution) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT INTO resolutions (actor, alert_id, old_status, new_status, reason, http_status, outcome, message, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                r.actor,
+                r.alert_id,
+                r.old_status,
+                r.new_status,
+                r.reason,
+                r.http_status,
+                r.outcome,
+                r.message,
+                r.source
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The changes the service accepted at or after `since`, oldest first: what "resolved since
+    /// the last digest" lists.
+    pub fn resolutions_since(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<Resolution>> {
+        let since = since.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let mut query = self.conn.prepare(
+            "SELECT at, actor, alert_id, old_status, new_status, reason, http_status, outcome, message, source
+             FROM resolutions WHERE outcome = 'updated' AND at >= ?1 ORDER BY at, id",
+        )?;
+        let rows = query.query_map([since], |row| {
+            Ok(Resolution {
+                at: row.get(0)?,
+                actor: row.get(1)?,
+                alert_id: row.get(2)?,
+                old_status: row.get(3)?,
+                new_status: row.get(4)?,
+                reason: row.get(5)?,
+                http_status: row.get(6)?,
+                outcome: row.get(7)?,
+                message: row.get(8)?,
+                source: row.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The alert ids a digest held (lower-cased).
     pub fn alert_ids(&self, digest_date: &str) -> anyhow::Result<Vec<String>> {
         let mut query = self.conn.prepare(
@@ -638,6 +724,45 @@ mod tests {
             .map(|p| p.digest_date)
             .collect();
         assert_eq!(dates, ["2026-11-28", "2026-11-29"]);
+    }
+
+    #[test]
+    fn resolutions_are_recorded_and_the_accepted_ones_read_back_since_an_instant() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
+        let before = Utc::now() - chrono::TimeDelta::seconds(5);
+        let resolution = |id: &str, outcome: &str| Resolution {
+            at: String::new(),
+            actor: "analyst".to_owned(),
+            alert_id: id.to_owned(),
+            old_status: "active".to_owned(),
+            new_status: "resolved".to_owned(),
+            reason: Some("fraud".to_owned()),
+            http_status: Some(if outcome == "updated" { 200 } else { 400 }),
+            outcome: outcome.to_owned(),
+            message: "status resolved, reason fraud".to_owned(),
+            source: "alerts.csv:2".to_owned(),
+        };
+        ledger
+            .record_resolution(&resolution("a1", "updated"))
+            .unwrap();
+        ledger
+            .record_resolution(&resolution("a2", "failed"))
+            .unwrap();
+        let since = ledger.resolutions_since(before).unwrap();
+        assert_eq!(since.len(), 1, "only what the service accepted");
+        let got = &since[0];
+        assert_eq!(
+            Resolution {
+                at: String::new(),
+                ..got.clone()
+            },
+            resolution("a1", "updated")
+        );
+        let at = DateTime::parse_from_rfc3339(&got.at).unwrap();
+        assert!(at >= before && got.at.ends_with('Z'), "{}", got.at);
+        let later = Utc::now() + chrono::TimeDelta::seconds(5);
+        assert!(ledger.resolutions_since(later).unwrap().is_empty());
     }
 
     #[test]

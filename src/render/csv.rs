@@ -40,6 +40,8 @@ pub const ALERTS_HEADER: &[&str] = &[
     "is_test",
     "description",
     "additional_details",
+    // Empty: the analyst's legitimate / fraud / ignore / investigating, for `resolve --from-csv`.
+    "decision",
 ];
 
 pub const SUMMARY_HEADER: &[&str] = &[
@@ -160,6 +162,7 @@ fn alert_record(a: &DigestAlert, digest_date: &str, names: &Names) -> Vec<String
         alert.is_test.to_string(),
         opt(&alert.description),
         json_cell(&alert.additional_details),
+        String::new(),
     ]
 }
 

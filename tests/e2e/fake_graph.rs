@@ -19,12 +19,21 @@
 //!   re-encodes it gets `400 BadRequest`. Requires `Authorization: Bearer <access_token>`,
 //!   otherwise `401 InvalidAuthenticationToken`.
 //!
+//! - `GET /beta/security/partner/securityAlerts/{id}`: one alert (404 `ResourceNotFound` for an
+//!   id it does not hold; ids compared case-insensitively).
+//! - `PATCH /beta/security/partner/securityAlerts/{id}` with `{"status": …, "resolvedReason": …}`:
+//!   changes the alert as the service does (status, reason, `resolvedOnDateTime`, `resolvedBy`,
+//!   one more `activityLogs` entry) and answers 200 with it; every later page and read shows the
+//!   change. A body that is not such an object (unknown status or reason, a reason without
+//!   `resolved`, `resolved` without a reason, another field) gets `400 BadRequest`.
+//!
 //! Anything else gets a JSON 404 (or 405 for another method on a known path).
 //!
 //! Faults ([`Fault`]) are scripted per (page, attempt): the attempt is how many requests for that
 //! page came before, counted from 0 over every request that names the page (a bad bearer token
 //! counts; the fault is applied before the token is checked). The token endpoint is page
-//! [`TOKEN_ENDPOINT`]. Every request is recorded ([`FakeGraph::requests`]).
+//! [`TOKEN_ENDPOINT`]; every request for one alert (GET or PATCH, any id) is page [`ONE_ALERT`].
+//! Every request is recorded ([`FakeGraph::requests`]).
 //!
 //! The HTTP/1.1 server is written by hand on [`TcpListener`] so that faults can act on the socket:
 //! keep-alive, `Connection: close`, `Content-Length` and chunked request bodies. Responses always
@@ -60,6 +69,10 @@ use tokio::task::{JoinHandle, JoinSet};
 
 /// The `page` of a [`Fault`] that acts on the token endpoint instead of an alerts page.
 pub const TOKEN_ENDPOINT: usize = usize::MAX;
+
+/// The `page` of a [`Fault`] that acts on the requests for one alert (`…/securityAlerts/{id}`),
+/// counted together whatever the id and method.
+pub const ONE_ALERT: usize = usize::MAX - 1;
 
 /// The path of the alerts collection (the first page).
 pub const ALERTS_PATH: &str = "/beta/security/partner/securityAlerts";
@@ -261,9 +274,10 @@ impl FakeGraph {
             options.reference,
             options.page_size,
         );
-        let pages = tokio::task::spawn_blocking(move || {
+        let (world, pages) = tokio::task::spawn_blocking(move || {
             let world = World::new(alerts, seed, reference);
-            render_pages(&world, alerts, page_size)
+            let pages = render_pages(&world, alerts, page_size);
+            (world, pages)
         })
         .await
         .expect("render the pages");
@@ -292,6 +306,10 @@ impl FakeGraph {
             faults: options.faults,
             pages,
             links,
+            world,
+            alerts,
+            page_size,
+            ids: std::sync::OnceLock::new(),
             state: Mutex::new(State::default()),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
@@ -386,6 +404,12 @@ struct Shared {
     pages: Vec<Box<[u8]>>,
     /// Raw `$skiptoken` value → page.
     links: HashMap<String, usize>,
+    /// The generator, to render a page or an alert again after a change.
+    world: World,
+    alerts: usize,
+    page_size: usize,
+    /// Lower-cased id → alert index, built at the first request for one alert.
+    ids: std::sync::OnceLock<HashMap<String, usize>>,
     state: Mutex<State>,
 }
 
@@ -395,6 +419,8 @@ struct State {
     attempts: HashMap<usize, usize>,
     token_requests: usize,
     page_requests: usize,
+    /// Alert index → the alert as changed by a PATCH.
+    changed: HashMap<usize, Value>,
 }
 
 struct Request {
@@ -425,8 +451,12 @@ impl Request {
 }
 
 enum Route {
-    Token { tenant: String },
+    Token {
+        tenant: String,
+    },
     Page(usize),
+    /// One alert, by its id as sent (percent-decoded).
+    Alert(String),
     BadSkipToken,
     MethodNotAllowed,
     NotFound,
@@ -566,6 +596,17 @@ impl Shared {
                 Route::MethodNotAllowed
             };
         }
+        if let Some(id) = path
+            .strip_prefix(ALERTS_PATH)
+            .and_then(|p| p.strip_prefix('/'))
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+        {
+            return if matches!(request.method.as_str(), "GET" | "PATCH") {
+                Route::Alert(form_decode(id.replace('+', "%2B").as_bytes()))
+            } else {
+                Route::MethodNotAllowed
+            };
+        }
         if path != ALERTS_PATH {
             return Route::NotFound;
         }
@@ -601,6 +642,7 @@ impl Shared {
                 state.page_requests += 1;
                 *page
             }
+            Route::Alert(_) => ONE_ALERT,
             Route::BadSkipToken => {
                 state.page_requests += 1;
                 return None;
@@ -706,6 +748,12 @@ impl Shared {
                     }
                 }
             }
+            Route::Alert(id) => {
+                if let Err(reply) = self.check_bearer(request) {
+                    return reply;
+                }
+                self.alert_reply(id, request)
+            }
             Route::BadSkipToken => Reply::json(
                 400,
                 &json!({"error": {"code": "BadRequest", "message": "Invalid $skiptoken value."}}),
@@ -734,8 +782,73 @@ impl Shared {
             write!(body, "\"@odata.nextLink\":{link},").expect("write to a String");
         }
         let mut reply = Reply::new(200, JSON, body.into_bytes());
-        reply.tail = &self.pages[page];
+        match self.changed_page(page) {
+            Some(tail) => reply.body.extend_from_slice(&tail),
+            None => reply.tail = &self.pages[page],
+        }
         reply
+    }
+
+    /// The tail of `page` rendered again, if a PATCH changed one of its alerts.
+    fn changed_page(&self, page: usize) -> Option<Vec<u8>> {
+        let state = self.state();
+        let range = page * self.page_size..((page + 1) * self.page_size).min(self.alerts);
+        if !range.clone().any(|i| state.changed.contains_key(&i)) {
+            return None;
+        }
+        let values: Vec<Value> = range
+            .map(|i| {
+                state.changed.get(&i).cloned().unwrap_or_else(|| {
+                    serde_json::to_value(self.world.alert(i)).expect("alert JSON")
+                })
+            })
+            .collect();
+        let mut tail = b"\"value\":".to_vec();
+        serde_json::to_writer(&mut tail, &values).expect("page JSON");
+        tail.push(b'}');
+        Some(tail)
+    }
+
+    /// The index of the alert with this id (any case).
+    fn alert_index(&self, id: &str) -> Option<usize> {
+        self.ids
+            .get_or_init(|| {
+                (0..self.alerts)
+                    .map(|i| (self.world.alert(i).id.to_ascii_lowercase(), i))
+                    .collect()
+            })
+            .get(&id.to_ascii_lowercase())
+            .copied()
+    }
+
+    /// `GET` or `PATCH` of one alert.
+    fn alert_reply(&self, id: &str, request: &Request) -> Reply<'_> {
+        let Some(index) = self.alert_index(id) else {
+            return Reply::json(
+                404,
+                &json!({"error": {"code": "ResourceNotFound", "message": format!(
+                    "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+                )}}),
+            );
+        };
+        let mut state = self.state();
+        let current =
+            state.changed.get(&index).cloned().unwrap_or_else(|| {
+                serde_json::to_value(self.world.alert(index)).expect("alert JSON")
+            });
+        if request.method == "GET" {
+            return Reply::json(200, &current);
+        }
+        match apply_change(current, &request.body, &self.client_id) {
+            Ok(changed) => {
+                state.changed.insert(index, changed.clone());
+                Reply::json(200, &changed)
+            }
+            Err(message) => Reply::json(
+                400,
+                &json!({"error": {"code": "BadRequest", "message": message}}),
+            ),
+        }
     }
 
     fn check_bearer(&self, request: &Request) -> Result<(), Reply<'_>> {
@@ -836,6 +949,62 @@ impl Shared {
              'client_credentials' grant type.",
         )
     }
+}
+
+/// Applies a PATCH body to an alert as the service would, or says why the body is refused.
+fn apply_change(mut alert: Value, body: &[u8], client_id: &str) -> Result<Value, String> {
+    let change: Value =
+        serde_json::from_slice(body).map_err(|e| format!("The request body is not JSON: {e}"))?;
+    let change = change
+        .as_object()
+        .ok_or("The request body is not an object.")?;
+    if let Some(other) = change
+        .keys()
+        .find(|k| !matches!(k.as_str(), "status" | "resolvedReason"))
+    {
+        return Err(format!(
+            "Property '{other}' does not exist or cannot be updated."
+        ));
+    }
+    let status = change
+        .get("status")
+        .and_then(Value::as_str)
+        .filter(|s| matches!(*s, "active" | "investigating" | "resolved"))
+        .ok_or("A valid 'status' is required.")?;
+    let reason = match change.get("resolvedReason") {
+        None | Some(Value::Null) => None,
+        Some(reason) => Some(
+            reason
+                .as_str()
+                .filter(|r| matches!(*r, "legitimate" | "ignore" | "fraud"))
+                .ok_or("Invalid 'resolvedReason'.")?,
+        ),
+    };
+    if (status == "resolved") != reason.is_some() {
+        return Err(
+            "'resolvedReason' is required with status 'resolved', and only then.".to_owned(),
+        );
+    }
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let before = alert["status"].clone();
+    alert["status"] = json!(status);
+    alert["resolvedReason"] = json!(reason);
+    let resolved = status == "resolved";
+    alert["resolvedOnDateTime"] = if resolved { json!(now) } else { Value::Null };
+    alert["resolvedBy"] = if resolved {
+        json!(format!("app:{client_id}"))
+    } else {
+        Value::Null
+    };
+    let entry = json!({
+        "statusFrom": before, "statusTo": status,
+        "updatedBy": format!("app:{client_id}"), "updatedDateTime": now,
+    });
+    match alert["activityLogs"].as_array_mut() {
+        Some(logs) => logs.push(entry),
+        None => alert["activityLogs"] = json!([entry]),
+    }
+    Ok(alert)
 }
 
 fn graph_error(code: &str, message: &str) -> String {

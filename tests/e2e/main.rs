@@ -28,6 +28,7 @@ mod limits;
 mod names;
 mod names_runs;
 mod outputs;
+mod resolve;
 mod smtp_interop;
 mod smtp_runs;
 mod source_errors;

@@ -20,7 +20,10 @@ pub enum GraphError {
         path: String,
         permission: &'static str,
     },
-    /// 400, 404 and other answers that a retry will not change.
+    /// 404: no such alert (or path).
+    #[error("{path}: 404 Not Found: {message}")]
+    NotFound { path: String, message: String },
+    /// 400 and other answers that a retry will not change.
     #[error("{path}: {status} {message}")]
     Rejected {
         path: String,
@@ -68,6 +71,7 @@ impl GraphError {
             Self::Auth { .. }
                 | Self::Unauthorized { .. }
                 | Self::Forbidden { .. }
+                | Self::NotFound { .. }
                 | Self::Rejected { .. }
                 | Self::TooLarge { .. }
                 | Self::TooManyPages(_)

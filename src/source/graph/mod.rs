@@ -2,6 +2,7 @@
 //! app-only token, following `@odata.nextLink` to the end. All or nothing: any page that fails
 //! for good fails the collection, so no digest is made from a partial alert set.
 
+pub mod alert;
 pub mod error;
 pub mod http;
 pub mod paging;
@@ -23,6 +24,9 @@ use crate::config::GraphConfig;
 
 /// The permission the digest needs; it never asks for more.
 pub const READ_PERMISSION: &str = "PartnerSecurity.Read.All";
+
+/// The permission `resolve` needs to update alerts (it includes reading them).
+pub const WRITE_PERMISSION: &str = "PartnerSecurity.ReadWrite.All";
 
 /// The path of the alerts collection under `graph_url`.
 pub const ALERTS_PATH: &str = "/beta/security/partner/securityAlerts";
@@ -139,7 +143,7 @@ fn first_page_url(config: &GraphConfig, filtered: bool) -> Result<reqwest::Url, 
 }
 
 /// Tokens for Microsoft Graph (scope `{graph_url}/.default`).
-fn token_source(config: &GraphConfig) -> TokenSource {
+pub fn token_source(config: &GraphConfig) -> TokenSource {
     TokenSource::new(
         config.login_url.as_str(),
         &config.tenant_id,
@@ -155,24 +159,64 @@ async fn get_page(
     tokens: &TokenSource,
     url: &reqwest::Url,
 ) -> Result<http::Response, GraphError> {
-    let path = url.path().to_owned();
-    let response = authorized_get(
+    send_authorized(
         http,
         tokens,
-        url,
-        &[("Prefer", "include-unknown-enum-members")],
+        &Call {
+            method: reqwest::Method::GET,
+            url,
+            body: None,
+            permission: READ_PERMISSION,
+        },
+    )
+    .await
+}
+
+/// A request to Microsoft Graph made with the bearer token.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub method: reqwest::Method,
+    pub url: &'a reqwest::Url,
+    /// A JSON body (for PATCH), sent as given.
+    pub body: Option<&'a [u8]>,
+    /// The permission a 403 names.
+    pub permission: &'static str,
+}
+
+/// Sends `call` with a token, retried per the client's policy, with one token refresh if the
+/// service says the token expired. A 2xx answer is returned; 401, 403, 404 and the rest become
+/// the matching [`GraphError`].
+pub async fn send_authorized(
+    http: &Http,
+    tokens: &TokenSource,
+    call: &Call<'_>,
+) -> Result<http::Response, GraphError> {
+    let path = call.url.path().to_owned();
+    let response = authorized_request(
+        http,
+        tokens,
+        Request {
+            method: call.method.clone(),
+            url: call.url,
+            headers: &[("Prefer", "include-unknown-enum-members")],
+            body: call.body,
+        },
         excerpt_says_expired,
     )
     .await?;
     match response.status {
-        StatusCode::OK => Ok(response),
+        status if status.is_success() => Ok(response),
         StatusCode::UNAUTHORIZED => Err(GraphError::Unauthorized {
             path,
             message: error::excerpt(&response.body),
         }),
         StatusCode::FORBIDDEN => Err(GraphError::Forbidden {
             path,
-            permission: READ_PERMISSION,
+            permission: call.permission,
+        }),
+        StatusCode::NOT_FOUND => Err(GraphError::NotFound {
+            path,
+            message: error::excerpt(&response.body),
         }),
         status => Err(GraphError::Rejected {
             path,
@@ -198,19 +242,52 @@ pub async fn authorized_get(
     headers: &[(&str, &str)],
     expired: impl Fn(&[u8]) -> bool,
 ) -> Result<http::Response, GraphError> {
-    let path = url.path().to_owned();
+    let request = Request {
+        method: reqwest::Method::GET,
+        url,
+        headers,
+        body: None,
+    };
+    authorized_request(http, tokens, request, expired).await
+}
+
+/// What [`authorized_request`] sends.
+#[derive(Debug)]
+struct Request<'a> {
+    method: reqwest::Method,
+    url: &'a reqwest::Url,
+    headers: &'a [(&'a str, &'a str)],
+    /// A JSON body, sent as given.
+    body: Option<&'a [u8]>,
+}
+
+/// The one place a bearer token is put on a request: retried per the client's policy, one fresh
+/// token after a `401` that `expired` recognises.
+async fn authorized_request(
+    http: &Http,
+    tokens: &TokenSource,
+    request: Request<'_>,
+    expired: impl Fn(&[u8]) -> bool,
+) -> Result<http::Response, GraphError> {
+    let path = request.url.path().to_owned();
     let mut refreshed = false;
     loop {
         let token = tokens.bearer(http).await?;
         let response = http
             .send(&path, || {
-                headers.iter().fold(
+                let builder = request.headers.iter().fold(
                     http.client()
-                        .get(url.clone())
+                        .request(request.method.clone(), request.url.clone())
                         .bearer_auth(token.expose_secret())
                         .header("Accept", "application/json"),
-                    |request, (name, value)| request.header(*name, *value),
-                )
+                    |builder, (name, value)| builder.header(*name, *value),
+                );
+                match request.body {
+                    Some(body) => builder
+                        .header("Content-Type", "application/json")
+                        .body(body.to_vec()),
+                    None => builder,
+                }
             })
             .await?;
         if response.status == StatusCode::UNAUTHORIZED && !refreshed && expired(&response.body) {
