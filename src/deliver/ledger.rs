@@ -9,7 +9,8 @@ use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::digest::{Previous, Remembered};
+use crate::digest::{Previous, Remembered, ResolvedHere};
+use crate::source::model::ResolvedReason;
 
 /// The ledger's file name inside `state_dir`.
 pub const FILE_NAME: &str = "ledger.sqlite3";
@@ -481,10 +482,24 @@ impl Ledger {
                 detected: detected.as_deref().and_then(parse_instant).unwrap_or(as_of),
             });
         }
+        let resolved_here = self
+            .resolutions_since(as_of)?
+            .into_iter()
+            .filter(|r| r.new_status == "resolved")
+            .filter_map(|r| {
+                Some(ResolvedHere {
+                    id: r.alert_id.to_lowercase(),
+                    reason: r.reason.as_deref().map(ResolvedReason::from_raw),
+                    actor: r.actor,
+                    at: parse_instant(&r.at)?,
+                })
+            })
+            .collect();
         Ok(Some(Previous {
             digest_date: date,
             as_of,
             alerts,
+            resolved_here,
         }))
     }
 

@@ -41,6 +41,19 @@ pub struct Previous {
     pub digest_date: String,
     pub as_of: DateTime<Utc>,
     pub alerts: Vec<Remembered>,
+    /// Alerts this job's `resolve` command resolved since then (the ledger's `resolutions`).
+    pub resolved_here: Vec<ResolvedHere>,
+}
+
+/// An alert resolved with `csp-alert-digest resolve`, as the ledger recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedHere {
+    /// Lower-cased id.
+    pub id: String,
+    pub reason: Option<ResolvedReason>,
+    /// Who ran `resolve`: `--actor`, or the machine user.
+    pub actor: String,
+    pub at: DateTime<Utc>,
 }
 
 /// What became of an alert of the previous digest that this one does not list.
@@ -114,6 +127,7 @@ impl<'a> Tracker<'a> {
                 still_open += 1;
             } else {
                 let outcome = self.seen.remove(&alert.id).unwrap_or(Outcome::NotReported);
+                let outcome = self.with_local_resolution(&alert.id, outcome);
                 left.push(Left {
                     alert: alert.clone(),
                     outcome,
@@ -131,6 +145,36 @@ impl<'a> Tracker<'a> {
             previous_as_of: self.previous.as_of,
             still_open,
             left,
+        }
+    }
+}
+
+impl Tracker<'_> {
+    /// The service's reason and time win; who resolved it is the person our own `resolve` record
+    /// names (the service can only name the app that sent the update). When a server-side filter
+    /// hides resolved alerts, the whole outcome comes from that record.
+    fn with_local_resolution(&self, id: &str, outcome: Outcome) -> Outcome {
+        let Some(here) = self
+            .previous
+            .resolved_here
+            .iter()
+            .rev()
+            .find(|r| r.id == id)
+        else {
+            return outcome;
+        };
+        match outcome {
+            Outcome::NotReported => Outcome::Resolved {
+                reason: here.reason.clone(),
+                by: Some(here.actor.clone()),
+                on: Some(here.at),
+            },
+            Outcome::Resolved { reason, by, on } => Outcome::Resolved {
+                reason: reason.or_else(|| here.reason.clone()),
+                by: Some(here.actor.clone()).or(by),
+                on: on.or(Some(here.at)),
+            },
+            other => other,
         }
     }
 }

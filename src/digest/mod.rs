@@ -31,7 +31,7 @@ use chrono_tz::Tz;
 
 pub use daily::Day;
 pub use group::{CustomerGroup, PartnerGroup, Reach, SubscriptionGroup, Tally, TypeStats};
-pub use history::{History, Left, Outcome, Previous, Remembered};
+pub use history::{History, Left, Outcome, Previous, Remembered, ResolvedHere};
 pub use select::{Bucket, Selection, Window};
 
 use crate::source::Alert;

@@ -179,6 +179,7 @@ fn changes_list_new_alerts_and_what_became_of_the_others() {
         digest_date: "2026-11-28".to_owned(),
         as_of: as_of() - TimeDelta::days(1),
         alerts: vec![remembered("kept"), remembered("fixed"), remembered("gone")],
+        resolved_here: Vec::new(),
     };
     let mut alerts: Vec<_> = ["kept", "fresh"]
         .iter()
@@ -242,6 +243,44 @@ fn changes_list_new_alerts_and_what_became_of_the_others() {
         ]
     );
     assert_eq!(view.totals.new, 1);
+
+    // The same, with "gone" resolved by our own `resolve` command since the last digest: the
+    // service (filtering resolved alerts out) no longer reports it, the ledger says who did it.
+    let previous = Previous {
+        resolved_here: vec![crate::digest::ResolvedHere {
+            id: "gone".to_owned(),
+            reason: Some(crate::source::model::ResolvedReason::Legitimate),
+            actor: "bo@workstation".to_owned(),
+            at: as_of() - TimeDelta::hours(2),
+        }],
+        ..previous
+    };
+    let alerts = digest
+        .alerts
+        .iter()
+        .map(|a| a.alert.clone())
+        .chain([parse_alert(&alert_json(
+            "FIXED",
+            "c",
+            "high",
+            "2026-11-26T00:00:00Z",
+            "resolved",
+        ))
+        .unwrap()])
+        .collect();
+    let digest = digest::build_since(alerts, as_of(), rules(), Some(&previous));
+    let view = View::build(
+        &digest,
+        &ctx(Language::Swedish),
+        Limits::FULL,
+        attachments(),
+    );
+    let gone = view.changes.left.iter().find(|l| l.id == "gone").unwrap();
+    assert_eq!(
+        gone.outcome,
+        "Legitimt, av bo@workstation, 2026-11-29 06:00"
+    );
+    assert!(gone.resolved);
 }
 
 #[test]

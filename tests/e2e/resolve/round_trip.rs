@@ -237,6 +237,33 @@ async fn a_csv_written_by_run_edited_and_fed_back_resolves_those_alerts_for_the_
     assert_one_update_each(&fake, &ids[..4]);
     assert_recorded(&job, &ids[..4], &text);
 
+    // The next day's digest compares with this morning's and says who resolved them, from the
+    // ledger's record of `resolve`.
+    let config = job.config();
+    let next_day = run_binary(
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--as-of",
+            "2026-11-30T07:00:00Z",
+        ],
+        &[SECRET],
+    );
+    assert_eq!(next_day.status.code(), Some(0), "{}", stderr(&next_day));
+    let digest = std::fs::read_to_string(job.day("2026-11-30").join("digest.txt")).unwrap();
+    let flat = digest.split_whitespace().collect::<Vec<_>>().join(" ");
+    for id in &ids[..3] {
+        let at = flat
+            .find(&format!("id {id}"))
+            .unwrap_or_else(|| panic!("{id} is listed as no longer open: {digest}"));
+        let entry = &flat[flat[..at].rfind("- [").unwrap()..at];
+        assert!(
+            entry.contains(", by analyst@partner.example, "),
+            "who resolved {id}: {entry}"
+        );
+    }
+
     // The next digest no longer lists the resolved alerts; the one under investigation stays.
     let second = run(&job, &["--force"]);
     assert_eq!(field(&second, "in_window"), in_window - 3, "{second}");
