@@ -1,7 +1,7 @@
 use chrono::{DateTime, TimeDelta};
 
 use super::*;
-use crate::digest::{self, Previous, Remembered, Rules};
+use crate::digest::{self, Previous, Remembered, ResolvedHere, Rules};
 use crate::source::model::parse_alert;
 use crate::source::names::Origin;
 
@@ -243,44 +243,6 @@ fn changes_list_new_alerts_and_what_became_of_the_others() {
         ]
     );
     assert_eq!(view.totals.new, 1);
-
-    // The same, with "gone" resolved by our own `resolve` command since the last digest: the
-    // service (filtering resolved alerts out) no longer reports it, the ledger says who did it.
-    let previous = Previous {
-        resolved_here: vec![crate::digest::ResolvedHere {
-            id: "gone".to_owned(),
-            reason: Some(crate::source::model::ResolvedReason::Legitimate),
-            actor: "bo@workstation".to_owned(),
-            at: as_of() - TimeDelta::hours(2),
-        }],
-        ..previous
-    };
-    let alerts = digest
-        .alerts
-        .iter()
-        .map(|a| a.alert.clone())
-        .chain([parse_alert(&alert_json(
-            "FIXED",
-            "c",
-            "high",
-            "2026-11-26T00:00:00Z",
-            "resolved",
-        ))
-        .unwrap()])
-        .collect();
-    let digest = digest::build_since(alerts, as_of(), rules(), Some(&previous));
-    let view = View::build(
-        &digest,
-        &ctx(Language::Swedish),
-        Limits::FULL,
-        attachments(),
-    );
-    let gone = view.changes.left.iter().find(|l| l.id == "gone").unwrap();
-    assert_eq!(
-        gone.outcome,
-        "Legitimt, av bo@workstation, 2026-11-29 06:00"
-    );
-    assert!(gone.resolved);
 }
 
 #[test]
@@ -334,4 +296,42 @@ fn named_groups_show_the_name_with_the_short_id_and_unnamed_ones_the_short_id() 
     assert_eq!(customers[0].name.as_deref(), Some("Contoso <Ltd>[U+202E]"));
     assert_eq!(customers[1].label, "Customer 0a1b2c3d…");
     assert_eq!(customers[1].name, None);
+}
+
+#[test]
+fn an_alert_resolved_with_our_resolve_command_names_who_ran_it() {
+    let remembered = Remembered {
+        id: "gone".to_owned(),
+        alert_type: "usageAnomalyDetection".to_owned(),
+        severity: "medium".to_owned(),
+        customer: Some("c".to_owned()),
+        subscription: None,
+        detected: as_of() - TimeDelta::days(3),
+    };
+    // The service (filtering resolved alerts out) no longer reports it; the ledger says who
+    // resolved it, and how.
+    let previous = Previous {
+        digest_date: "2026-11-28".to_owned(),
+        as_of: as_of() - TimeDelta::days(1),
+        alerts: vec![remembered],
+        resolved_here: vec![ResolvedHere {
+            id: "gone".to_owned(),
+            reason: Some(crate::source::model::ResolvedReason::Legitimate),
+            actor: "bo@workstation".to_owned(),
+            at: as_of() - TimeDelta::hours(2),
+        }],
+    };
+    let digest = digest::build_since(Vec::new(), as_of(), rules(), Some(&previous));
+    let view = View::build(
+        &digest,
+        &ctx(Language::Swedish),
+        Limits::FULL,
+        attachments(),
+    );
+    let gone = &view.changes.left[0];
+    assert_eq!(
+        gone.outcome,
+        "Legitimt, av bo@workstation, 2026-11-29 06:00"
+    );
+    assert!(gone.resolved);
 }

@@ -239,30 +239,7 @@ async fn a_csv_written_by_run_edited_and_fed_back_resolves_those_alerts_for_the_
 
     // The next day's digest compares with this morning's and says who resolved them, from the
     // ledger's record of `resolve`.
-    let config = job.config();
-    let next_day = run_binary(
-        &[
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--as-of",
-            "2026-11-30T07:00:00Z",
-        ],
-        &[SECRET],
-    );
-    assert_eq!(next_day.status.code(), Some(0), "{}", stderr(&next_day));
-    let digest = std::fs::read_to_string(job.day("2026-11-30").join("digest.txt")).unwrap();
-    let flat = digest.split_whitespace().collect::<Vec<_>>().join(" ");
-    for id in &ids[..3] {
-        let at = flat
-            .find(&format!("id {id}"))
-            .unwrap_or_else(|| panic!("{id} is listed as no longer open: {digest}"));
-        let entry = &flat[flat[..at].rfind("- [").unwrap()..at];
-        assert!(
-            entry.contains(", by analyst@partner.example, "),
-            "who resolved {id}: {entry}"
-        );
-    }
+    assert_next_day_names_who_resolved(&job, &ids[..3]);
 
     // The next digest no longer lists the resolved alerts; the one under investigation stays.
     let second = run(&job, &["--force"]);
@@ -294,4 +271,31 @@ async fn a_csv_written_by_run_edited_and_fed_back_resolves_those_alerts_for_the_
         .filter(|r| r.method == "PATCH")
         .count();
     assert_eq!(patches_after, patches_before);
+}
+
+fn assert_next_day_names_who_resolved(job: &Job, resolved: &[String]) {
+    let config = job.config();
+    let next_day = run_binary(
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--as-of",
+            "2026-11-30T07:00:00Z",
+        ],
+        &[SECRET],
+    );
+    assert_eq!(next_day.status.code(), Some(0), "{}", stderr(&next_day));
+    let digest = std::fs::read_to_string(job.day("2026-11-30").join("digest.txt")).unwrap();
+    let flat = digest.split_whitespace().collect::<Vec<_>>().join(" ");
+    for id in resolved {
+        let at = flat
+            .find(&format!("id {id}"))
+            .unwrap_or_else(|| panic!("{id} is listed as no longer open: {digest}"));
+        let entry = &flat[flat[..at].rfind("- [").unwrap()..at];
+        assert!(
+            entry.contains(", by analyst@partner.example, "),
+            "who resolved {id}: {entry}"
+        );
+    }
 }
