@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Renders the demo digest with headless Chromium, light and dark, 600 px and 375 px wide, into
+# Renders the demo digest (the demo run on 2026-11-28, then on 2026-11-29 against the same
+# ledger, so it has history) with headless Chromium, light and dark, 600 px and 375 px wide, into
 # docs/screenshots/. Needs Debian's chromium (apt-get install chromium).
 #
 #   bash docs/screenshots.sh
@@ -13,9 +14,12 @@ out=docs/screenshots
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-cp examples/demo.toml examples/alerts.json "$work/"
-cargo run --quiet -- run --config "$work/demo.toml" --as-of 2026-11-29T07:00:00Z --dry-run 2>/dev/null
-digest="$work/out/2026-11-29.dry-run/digest.html"
+cp examples/demo.toml examples/alerts.json examples/names.csv "$work/"
+# The day before first, so the digest has a previous one to compare with.
+for as_of in 2026-11-28T07:00:00Z 2026-11-29T07:00:00Z; do
+  CSP_DIGEST_LOG=error cargo run --quiet -- run --config "$work/demo.toml" --as-of "$as_of"
+done
+digest="$work/out/2026-11-29/digest.html"
 [[ -f $digest ]] || { echo "the demo wrote no digest.html" >&2; exit 1; }
 
 mkdir -p "$out"
