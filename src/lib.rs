@@ -16,4 +16,8 @@ pub mod check;
 pub mod cli;
 pub mod exit;
 pub mod logging;
+pub mod redact;
 pub mod run;
+
+#[doc(hidden)]
+pub mod fuzzing;

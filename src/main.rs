@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use csp_alert_digest::cli::{Cli, Command, LogFormat};
 use csp_alert_digest::exit::Exit;
-use csp_alert_digest::{check, logging, run};
+use csp_alert_digest::{check, logging, redact, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -68,7 +68,10 @@ async fn dispatch(command: Command, log_format: LogFormat) -> Exit {
                         LogFormat::Json => {
                             tracing::error!(exit_code = failure.exit.code(), "{failure}");
                         }
-                        LogFormat::Text => eprintln!("csp-alert-digest: error: {failure}"),
+                        LogFormat::Text => eprintln!(
+                            "csp-alert-digest: error: {}",
+                            redact::scrub(&failure.to_string())
+                        ),
                     }
                     failure.exit
                 }
@@ -77,7 +80,7 @@ async fn dispatch(command: Command, log_format: LogFormat) -> Exit {
         Command::Check(args) => {
             let (probes, exit) = check::check(&args.config, args.offline).await;
             for probe in &probes {
-                println!("{}", probe.line());
+                println!("{}", redact::scrub(&probe.line()));
             }
             exit
         }

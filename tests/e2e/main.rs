@@ -15,6 +15,7 @@ mod graph_binary;
 mod graph_faults;
 mod harness;
 
+mod canary;
 mod check;
 mod config_errors;
 mod demo;
