@@ -137,7 +137,10 @@ pub fn page(data: &[u8]) {
                     "every record is either parsed or set aside"
                 );
                 for pair in page.set_aside.windows(2) {
-                    assert!(pair[0].index < pair[1].index, "set-aside positions in order");
+                    assert!(
+                        pair[0].index < pair[1].index,
+                        "set-aside positions in order"
+                    );
                 }
                 if let Some(last) = page.set_aside.last() {
                     assert!(last.index < records, "a set-aside position inside the page");
@@ -152,8 +155,14 @@ pub fn page(data: &[u8]) {
             );
         }
         Err(e) => {
-            assert!(e.offset <= data.len(), "the error's offset lies in the input");
-            assert!(e.to_string().starts_with("fuzz: "), "the error names the page");
+            assert!(
+                e.offset <= data.len(),
+                "the error's offset lies in the input"
+            );
+            assert!(
+                e.to_string().starts_with("fuzz: "),
+                "the error names the page"
+            );
         }
     }
 }
@@ -213,10 +222,10 @@ fn read_csv(bytes: &[u8], header: &[&str]) -> Vec<Vec<String>> {
 pub fn csv(data: &[u8]) {
     let fields = fields(data);
     let digest = digest_of(&fields);
-    let date = "2026-11-29";
+    let day = "2026-11-29";
 
     let mut alerts_csv = Vec::new();
-    csv_report::write_alerts(&mut alerts_csv, &digest, date).expect("alerts.csv renders");
+    csv_report::write_alerts(&mut alerts_csv, &digest, day).expect("alerts.csv renders");
     let rows = read_csv(&alerts_csv, csv_report::ALERTS_HEADER);
     assert_eq!(rows.len(), digest.alerts.len(), "one record per alert");
     let column = |name: &str| {
@@ -252,11 +261,11 @@ pub fn csv(data: &[u8]) {
             .parse::<u64>()
             .expect("age_hours stays a number");
         assert!(matches!(row[column("overdue")].as_str(), "true" | "false"));
-        assert_eq!(row[column("digest_date")], date);
+        assert_eq!(row[column("digest_date")], day);
     }
 
     let mut summary_csv = Vec::new();
-    csv_report::write_summary(&mut summary_csv, &digest, date).expect("summary.csv renders");
+    csv_report::write_summary(&mut summary_csv, &digest, day).expect("summary.csv renders");
     let rows = read_csv(&summary_csv, csv_report::SUMMARY_HEADER);
     let alerts_column = csv_report::SUMMARY_HEADER
         .iter()
@@ -264,9 +273,17 @@ pub fn csv(data: &[u8]) {
         .expect("an alerts column");
     let counted: usize = rows
         .iter()
-        .map(|r| r[alerts_column].parse::<usize>().expect("counts are numbers"))
+        .map(|r| {
+            r[alerts_column]
+                .parse::<usize>()
+                .expect("counts are numbers")
+        })
         .sum();
-    assert_eq!(counted, digest.alerts.len(), "the summary counts every alert once");
+    assert_eq!(
+        counted,
+        digest.alerts.len(),
+        "the summary counts every alert once"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,9 +480,16 @@ pub fn next_link(data: &[u8]) {
                 origin.port_or_known_default(),
                 "same port"
             );
-            assert!(url.username().is_empty() && url.password().is_none(), "no user-info");
+            assert!(
+                url.username().is_empty() && url.password().is_none(),
+                "no user-info"
+            );
             let parsed = reqwest::Url::parse(&link).expect("what was followed parses");
-            assert_eq!(url.as_str(), parsed.as_str(), "followed as parsed, not re-encoded");
+            assert_eq!(
+                url.as_str(),
+                parsed.as_str(),
+                "followed as parsed, not re-encoded"
+            );
             guard.visit(&url).expect("a first visit");
             assert!(guard.visit(&url).is_err(), "a second visit is a loop");
         }
@@ -487,12 +511,14 @@ pub fn next_link(data: &[u8]) {
 mod tests {
     use super::*;
 
+    type Invariant = fn(&[u8]);
+
     /// The committed corpora replayed on stable: every input that once found new behaviour in
     /// `cargo fuzz`, through the same invariants.
     #[test]
     fn the_committed_fuzz_corpora_keep_their_invariants() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-        let targets: [(&str, fn(&[u8])); 5] = [
+        let targets: [(&str, Invariant); 5] = [
             ("page", page),
             ("csv", csv),
             ("html", html),
@@ -510,7 +536,11 @@ mod tests {
             for input in inputs {
                 let bytes = std::fs::read(&input).expect("a corpus file");
                 let replay = std::panic::catch_unwind(|| check(&bytes));
-                assert!(replay.is_ok(), "{name}: {} breaks an invariant", input.display());
+                assert!(
+                    replay.is_ok(),
+                    "{name}: {} breaks an invariant",
+                    input.display()
+                );
             }
         }
     }
@@ -525,6 +555,9 @@ mod tests {
     fn the_html_invariant_catches_markup_from_data() {
         // The check itself must bite: a tag that only one of the two renders has differs.
         assert_ne!(tags("<td>x</td>"), tags("<td>x<b></td>"));
-        assert_eq!(without_markup("<a href='x'>&\u{E000}"), "\u{E000}a href=\u{E004}x\u{E004}\u{E001}\u{E002}<");
+        assert_eq!(
+            without_markup("<a href='x'>&\u{E000}"),
+            "\u{E000}a href=\u{E004}x\u{E004}\u{E001}\u{E002}<"
+        );
     }
 }

@@ -63,14 +63,25 @@ fn smtp_without_tls_is_accepted_only_to_a_loopback_host_without_credentials() {
         let smtp = format!("host = \"{host}\"\ntls = \"none\"\n");
         assert!(load(FILE_SOURCE, &smtp).is_ok(), "{host}");
     }
-    for host in ["smtp.office365.com", "127.0.0.1.nip.io", "10.0.0.25", "0.0.0.0"] {
+    for host in [
+        "smtp.office365.com",
+        "127.0.0.1.nip.io",
+        "10.0.0.25",
+        "0.0.0.0",
+    ] {
         let smtp = format!("host = \"{host}\"\ntls = \"none\"\n");
         let err = load(FILE_SOURCE, &smtp).unwrap_err().to_string();
-        assert!(err.contains("mail.smtp.tls") && err.contains("loopback"), "{host}: {err}");
+        assert!(
+            err.contains("mail.smtp.tls") && err.contains("loopback"),
+            "{host}: {err}"
+        );
     }
     let with_login = "host = \"127.0.0.1\"\ntls = \"none\"\nusername = \"digest\"\n";
     let err = load(FILE_SOURCE, with_login).unwrap_err().to_string();
-    assert!(err.contains("mail.smtp.tls") && err.contains("credentials"), "{err}");
+    assert!(
+        err.contains("mail.smtp.tls") && err.contains("credentials"),
+        "{err}"
+    );
     for tls in ["starttls", "implicit"] {
         let smtp = format!("host = \"smtp.office365.com\"\ntls = \"{tls}\"\nusername = \"d\"\n");
         assert!(load(FILE_SOURCE, &smtp).is_ok(), "{tls}");

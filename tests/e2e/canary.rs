@@ -9,6 +9,7 @@
 //! its refusals. The job repeats what peers say in its errors, so those are the paths where a
 //! secret could come back out.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Output;
 
@@ -234,9 +235,9 @@ impl Respond for Echo {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut page = format!("{}\n", String::from_utf8_lossy(&request.body));
         for (name, value) in &request.headers {
-            page.push_str(&format!("{name}: {}\n", value.to_str().unwrap_or("?")));
+            let _ = writeln!(page, "{name}: {}", value.to_str().unwrap_or("?"));
         }
-        page.push_str(&format!("{} {}\n", request.method, request.url));
+        let _ = writeln!(page, "{} {}", request.method, request.url);
         ResponseTemplate::new(self.0).set_body_raw(page, "text/html")
     }
 }
@@ -266,7 +267,9 @@ fn fake_graph_options(faults: Vec<Fault>) -> Options {
 #[tokio::test(flavor = "multi_thread")]
 async fn h1_no_canary_leaks_on_the_graph_failure_paths() {
     let always = |page: usize, action: Action| -> Vec<Fault> {
-        (0..8).map(|attempt| Fault::new(page, attempt, action.clone())).collect()
+        (0..64)
+            .map(|attempt| Fault::new(page, attempt, action.clone()))
+            .collect()
     };
     let scenarios: Vec<(&str, Options, i32)> = vec![
         (

@@ -132,7 +132,10 @@ async fn a1_a_rejected_secret_exits_2_without_echoing_it() {
     let log = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{log}");
     assert!(log.contains("AADSTS7000215"), "{log}");
-    assert_eq!(crate::canary::leaks(log.as_bytes(), SECRET), Vec::<&str>::new());
+    assert_eq!(
+        crate::canary::leaks(log.as_bytes(), SECRET),
+        Vec::<&str>::new()
+    );
 }
 
 #[test]
