@@ -171,11 +171,13 @@ pub fn page(data: &[u8]) {
 // csv: alerts.csv and summary.csv (rows E4, E5)
 // ---------------------------------------------------------------------------------------------
 
-const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\n'];
+/// What a spreadsheet reads as the start of a formula (OWASP), written out here rather than
+/// taken from `render::csv`, so the invariant does not trust the code it checks.
+pub const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\n'];
 
 /// What a text cell must hold for `original`: the text itself, behind a `'` when a
 /// spreadsheet would otherwise run it as a formula (OWASP).
-fn neutralised(original: &str) -> String {
+pub fn neutralised(original: &str) -> String {
     if original.starts_with(FORMULA_STARTS) {
         format!("'{original}")
     } else {
@@ -349,7 +351,8 @@ fn rendered(fields: &[String]) -> (View, String, String) {
 }
 
 /// Characters that change how text displays without being visible (bidi overrides, isolates,
-/// zero-width characters, the byte-order mark).
+/// zero-width characters, the byte-order mark); `render::display` has its own list, which this
+/// one checks.
 fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'

@@ -141,15 +141,6 @@ fn tokenize(html: &str) -> Markup {
     tokenizer.sink.0.into_inner()
 }
 
-/// What a CSV text cell must hold for `original` (OWASP: a leading `'` before a formula sign).
-fn neutralised(original: &str) -> String {
-    if original.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
-        format!("'{original}")
-    } else {
-        original.to_owned()
-    }
-}
-
 #[test]
 fn hostile_alert_fields_reach_no_markup_formula_header_or_path() {
     let job = Job::new(BASE_CONFIG, &hostile_page());
@@ -255,15 +246,12 @@ fn assert_csv_is_neutralised(day: &Path, corpus: &[String]) {
             let expected = if name == "alert_type" && original.trim().is_empty() {
                 "unknown".to_owned()
             } else {
-                neutralised(original)
+                fuzzing::neutralised(original)
             };
             assert!(row[col(name)] == expected, "{name} of hostile-{i}");
         }
         for cell in row {
-            assert!(
-                !cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']),
-                "{cell:?}"
-            );
+            assert!(!cell.starts_with(fuzzing::FORMULA_STARTS), "{cell:?}");
         }
         row[col("age_hours")].parse::<u64>().unwrap();
     }
