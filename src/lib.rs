@@ -16,5 +16,9 @@ pub mod check;
 pub mod cli;
 pub mod exit;
 pub mod logging;
+pub mod redact;
 pub mod resolve;
 pub mod run;
+
+#[doc(hidden)]
+pub mod fuzzing;

@@ -8,7 +8,7 @@ use csp_alert_digest::cli::{Cli, Command, LogFormat, Reason, ResolveArgs};
 use csp_alert_digest::exit::Exit;
 use csp_alert_digest::exit::Failure;
 use csp_alert_digest::resolve::{self, Decision};
-use csp_alert_digest::{check, logging, run};
+use csp_alert_digest::{check, logging, redact, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -42,7 +42,10 @@ fn fail(failure: &Failure, log_format: LogFormat) -> Exit {
         LogFormat::Json => {
             tracing::error!(exit_code = failure.exit.code(), "{failure}");
         }
-        LogFormat::Text => eprintln!("csp-alert-digest: error: {failure}"),
+        LogFormat::Text => eprintln!(
+            "csp-alert-digest: error: {}",
+            redact::scrub(&failure.to_string())
+        ),
     }
     failure.exit
 }
@@ -111,7 +114,7 @@ async fn dispatch(command: Command, log_format: LogFormat) -> Exit {
         Command::Resolve(args) => match resolve_command(&args).await {
             Ok(report) => {
                 for line in &report.lines {
-                    println!("{line}");
+                    println!("{}", redact::scrub(line));
                 }
                 report.exit
             }
@@ -120,7 +123,7 @@ async fn dispatch(command: Command, log_format: LogFormat) -> Exit {
         Command::Check(args) => {
             let (probes, exit) = check::check(&args.config, args.offline).await;
             for probe in &probes {
-                println!("{}", probe.line());
+                println!("{}", redact::scrub(&probe.line()));
             }
             exit
         }

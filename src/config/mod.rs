@@ -3,6 +3,11 @@
 
 mod raw;
 
+pub(crate) use raw::is_loopback;
+
+#[cfg(test)]
+mod plaintext_tests;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -430,6 +430,7 @@ impl RawSource {
                         format!("{} is empty", path.display()),
                     ));
                 }
+                crate::redact::register(secret);
                 Ok(Credential::Secret(SecretString::from(secret.to_owned())))
             }
             (None, Some(file)) => federated(origin, "source.federated_token_file", file.clone()),
@@ -437,6 +438,7 @@ impl RawSource {
                 if let Some(secret) =
                     (origin.env)(CLIENT_SECRET_ENV).filter(|s| !s.trim().is_empty())
                 {
+                    crate::redact::register(&secret);
                     return Ok(Credential::Secret(SecretString::from(secret)));
                 }
                 if let Some(file) =
@@ -772,6 +774,7 @@ impl RawSmtp {
         .filter(|p| !p.is_empty());
         match (&self.username, password) {
             (Some(user), Some(password)) if !user.trim().is_empty() => {
+                crate::redact::register(&password);
                 Ok(Some((user.trim().to_owned(), SecretString::from(password))))
             }
             (Some(_), _) => Err(origin.invalid(
@@ -787,7 +790,7 @@ impl RawSmtp {
 }
 
 /// `localhost`, `127.0.0.0/8` or `::1`.
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host
             .trim_start_matches('[')

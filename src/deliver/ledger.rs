@@ -266,7 +266,7 @@ impl Ledger {
     pub fn finish_run(&self, run_id: i64, outcome: &str) -> anyhow::Result<()> {
         self.conn.execute(
             "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), outcome = ?2 WHERE id = ?1",
-            params![run_id, outcome],
+            params![run_id, crate::redact::scrub(outcome)],
         )?;
         Ok(())
     }
@@ -411,7 +411,12 @@ impl Ledger {
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
                  sent_at = CASE WHEN ?3 = 'sent' THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') ELSE sent_at END
              WHERE digest_date = ?1 AND recipient = ?2",
-            params![digest_date, recipient, status, error],
+            params![
+                digest_date,
+                recipient,
+                status,
+                error.map(crate::redact::scrub)
+            ],
         )?;
         if changed != 1 {
             bail!("no delivery of {digest_date} to {recipient} in the ledger");
@@ -517,7 +522,7 @@ impl Ledger {
                 r.reason,
                 r.http_status,
                 r.outcome,
-                r.message,
+                crate::redact::scrub(&r.message),
                 r.source
             ],
         )?;

@@ -40,7 +40,21 @@ pub struct Mailer {
 }
 
 impl Mailer {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "builder_dangerous sets no TLS; it is set on the next lines from the config, and plaintext is refused here for anything but a loopback host without credentials"
+    )]
     pub fn new(config: &SmtpConfig, sleeper: Sleeper) -> anyhow::Result<Self> {
+        // The config refuses these already; checked again where the transport is built, so no
+        // other way of making an SmtpConfig can send credentials or mail in plaintext.
+        if config.tls == TlsMode::None
+            && (config.credentials.is_some() || !crate::config::is_loopback(&config.host))
+        {
+            anyhow::bail!(
+                "mail.smtp.tls = \"none\" is only for a loopback host without credentials, not {}",
+                config.host
+            );
+        }
         let tls_parameters = || -> anyhow::Result<TlsParameters> {
             let mut builder = TlsParameters::builder(config.host.clone());
             if let Some(pem) = &config.ca_pem {

@@ -4,6 +4,10 @@
     reason = "a test that meets an unexpected error should fail on the spot"
 )]
 #![allow(
+    clippy::disallowed_methods,
+    reason = "the tests' own clients talk to loopback fakes in plain text on purpose"
+)]
+#![allow(
     clippy::unreadable_literal,
     reason = "AADSTS codes are written as the service sends them"
 )]
@@ -18,6 +22,7 @@ mod graph_faults;
 mod harness;
 mod history;
 
+mod canary;
 mod check;
 mod config_errors;
 mod demo;

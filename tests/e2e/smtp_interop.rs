@@ -15,9 +15,9 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::Value;
 
+use crate::canary::leaks;
 use crate::harness::{AS_OF, BASE_CONFIG, Job, quirks_page, run_binary, stderr};
 
 const USERNAME: &str = "digest";
@@ -31,7 +31,7 @@ const TREE: &str =
     "multipart/mixed[multipart/alternative[text/plain, text/html], text/csv, text/csv]";
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn interop_python() -> Option<PathBuf> {
+pub fn interop_python() -> Option<PathBuf> {
     match std::env::var_os("CSP_DIGEST_INTEROP_PYTHON") {
         Some(python) => Some(PathBuf::from(python)),
         None if std::env::var_os("CI").is_some() => {
@@ -51,7 +51,7 @@ fn script(name: &str) -> PathBuf {
 }
 
 /// `smtp_server.py` in a child process, stopped (stdin closed, then killed) on drop.
-struct SmtpServer {
+pub struct SmtpServer {
     child: Child,
     stdin: Option<ChildStdin>,
     port: u16,
@@ -60,6 +60,11 @@ struct SmtpServer {
 
 impl SmtpServer {
     fn start(python: &Path) -> Self {
+        Self::start_with(python, PASSWORD, &[])
+    }
+
+    /// The server accepting `password`, with `smtp_server.py`'s `extra` options.
+    pub fn start_with(python: &Path, password: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = std::fs::File::create(dir.path().join("server.log")).expect("server log");
         let mut child = Command::new(python)
@@ -68,7 +73,8 @@ impl SmtpServer {
             .arg(dir.path().join("received"))
             .arg("--ca-out")
             .arg(dir.path().join("ca.pem"))
-            .args(["--username", USERNAME, "--password", PASSWORD])
+            .args(["--username", USERNAME, "--password", password])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -118,13 +124,13 @@ impl SmtpServer {
         self.dir.path().join("received")
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
         format!("--- smtp_server.py log ---\n{log}")
     }
 
     /// The received messages in arrival order: each one's envelope (`<n>.json`) and bytes.
-    fn messages(&self) -> Vec<(Value, Vec<u8>)> {
+    pub fn messages(&self) -> Vec<(Value, Vec<u8>)> {
         let mut messages = Vec::new();
         for n in 1.. {
             let eml = self.received().join(format!("{n}.eml"));
@@ -174,15 +180,19 @@ impl Drop for SmtpServer {
 
 /// The harness's base config sending through `server` with STARTTLS and AUTH.
 fn smtp_job(server: &SmtpServer) -> Job {
+    Job::new(&smtp_config(server, BASE_CONFIG), &quirks_page())
+}
+
+/// `base` (a config with `[mail]` last) sending through `server` with STARTTLS and AUTH.
+pub fn smtp_config(server: &SmtpServer, base: &str) -> String {
     let ca = server.ca();
     let ca = ca.to_str().expect("utf-8 path");
     assert!(!ca.contains('\''), "the CA path fits a TOML literal string");
-    let config = format!(
+    format!(
         "{}\n[mail.smtp]\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\nusername = \"{USERNAME}\"\nca_file = '{ca}'\nconnect_timeout_secs = 10\nsend_timeout_secs = 30\n",
-        BASE_CONFIG.replacen("[mail]\n", "[mail]\ntransport = \"smtp\"\n", 1),
+        base.replacen("[mail]\n", "[mail]\ntransport = \"smtp\"\n", 1),
         server.port,
-    );
-    Job::new(&config, &quirks_page())
+    )
 }
 
 fn run(job: &Job, password: &str, extra_env: &[(&str, &str)]) -> Output {
@@ -207,32 +217,6 @@ fn stdout_and_stderr(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         stderr(output)
     )
-}
-
-/// Every form the password could leak in: as is, in base64 (AUTH LOGIN), and inside the
-/// base64 of an AUTH PLAIN response.
-fn leaks(text: &str, password: &str) -> Vec<String> {
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    [
-        password.to_owned(),
-        b64(password),
-        b64(&format!("\0{USERNAME}\0{password}")),
-    ]
-    .into_iter()
-    .filter(|form| text.contains(form.as_str()))
-    .collect()
-}
-
-/// The text of every file under `dir` (reports, messages, the ledger).
-fn all_files(dir: &Path, into: &mut String) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            all_files(&path, into);
-        } else {
-            into.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
-        }
-    }
 }
 
 fn header<'a>(message: &'a Value, name: &str) -> &'a str {
@@ -354,7 +338,7 @@ fn a_rejected_password_exits_2_and_never_echoes_it() {
     let server = SmtpServer::start(&python);
     let job = smtp_job(&server);
     let output = run(&job, CANARY, &[]);
-    let mut everything = stdout_and_stderr(&output);
+    let everything = stdout_and_stderr(&output);
     assert_eq!(
         output.status.code(),
         Some(2),
@@ -372,15 +356,9 @@ fn a_rejected_password_exits_2_and_never_echoes_it() {
         "the log names the refusal: {everything}"
     );
     assert_eq!(
-        leaks(&everything, CANARY),
-        Vec::<String>::new(),
-        "{everything}"
-    );
-    all_files(job.path(), &mut everything);
-    assert_eq!(
-        leaks(&everything, CANARY),
-        Vec::<String>::new(),
-        "the password leaked into a file under the job folder"
+        leaks(&crate::canary::everything(&output, job.path()), CANARY),
+        Vec::<&str>::new(),
+        "the password leaked in the output or into a file under the job folder"
     );
     assert!(server.messages().is_empty(), "nothing received");
 }
@@ -398,8 +376,8 @@ fn the_password_stays_out_of_trace_logs() {
     let everything = stdout_and_stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{everything}");
     assert_eq!(
-        leaks(&everything, CANARY),
-        Vec::<String>::new(),
+        leaks(everything.as_bytes(), CANARY),
+        Vec::<&str>::new(),
         "the password leaked at CSP_DIGEST_LOG=trace (lettre's debug events log each SMTP line it writes)"
     );
 }

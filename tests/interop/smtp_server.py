@@ -11,6 +11,10 @@ after SMTP dot-unstuffing: aiosmtpd's envelope.original_content) and <n>.json (m
 rcpt_tos, tls, tls_version, authenticated, login, peer), n counting from 1. Both are written
 before the server answers 250, so a client that saw its message accepted finds them on disk.
 
+A hostile relay, for the secrets canary test (tests/e2e/canary.rs): --echo-credentials makes the
+AUTH refusal quote the credentials it was sent (as they arrived in base64, and decoded), and
+--refuse-data makes the end of DATA answer 554 quoting the password it accepted.
+
 Prints one line "READY <port>" to stdout once it listens, then runs until its stdin is closed
 or it gets SIGTERM (or SIGINT). Run it with stdin on a pipe: from /dev/null it stops at once.
 Logs go to stderr.
@@ -19,6 +23,7 @@ Needs PyPI aiosmtpd and trustme (.ci/run installs both into target/ci-venv).
 """
 
 import argparse
+import base64
 import hmac
 import json
 import logging
@@ -37,9 +42,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 class Store:
     """Writes each accepted message and its envelope to the output folder."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, refuse_with: str | None = None):
         self.folder = folder
         self.count = 0
+        self.refuse_with = refuse_with
 
     @staticmethod
     def _write_atomically(path: Path, data: bytes) -> None:
@@ -49,6 +55,9 @@ class Store:
         os.replace(tmp, path)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        if self.refuse_with is not None:
+            logging.info("refused a message at the end of DATA")
+            return self.refuse_with
         # One event loop thread runs every session, so the counter needs no lock.
         self.count += 1
         n = self.count
@@ -76,7 +85,7 @@ class Store:
         return "250 OK stored"
 
 
-def make_authenticator(username: bytes, password: bytes):
+def make_authenticator(username: bytes, password: bytes, echo: bool = False):
     def authenticator(server, session, envelope, mechanism, auth_data):
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
@@ -85,6 +94,12 @@ def make_authenticator(username: bytes, password: bytes):
         )
         logging.info("AUTH %s for %r: %s", mechanism, auth_data.login, "accepted" if ok else "refused")
         if not ok:
+            if echo:
+                plain = base64.b64encode(b"\0" + auth_data.login + b"\0" + auth_data.password)
+                sent = auth_data.password.decode("utf-8", "replace")
+                return AuthResult(
+                    success=False, handled=False, message=f"535 5.7.8 refused {plain.decode()} ({sent})"
+                )
             # handled=False: aiosmtpd answers "535 5.7.8 Authentication credentials invalid".
             return AuthResult(success=False, handled=False)
         # Becomes session.auth_data: the login and mechanism, never the password.
@@ -110,6 +125,8 @@ def main() -> int:
     parser.add_argument("--username", required=True)
     parser.add_argument("--password", required=True)
     parser.add_argument("--port", type=int, default=0, help="default: an ephemeral port")
+    parser.add_argument("--echo-credentials", action="store_true", help="quote them in the AUTH refusal")
+    parser.add_argument("--refuse-data", action="store_true", help="554 at the end of DATA, quoting the password")
     args = parser.parse_args()
 
     logging.basicConfig(
@@ -126,7 +143,7 @@ def main() -> int:
     ca.cert_pem.write_to_path(str(args.ca_out))
 
     controller = EphemeralPortController(
-        Store(args.out_dir),
+        Store(args.out_dir, f"554 5.7.1 refused for {args.password}" if args.refuse_data else None),
         hostname="127.0.0.1",
         port=args.port,
         server_hostname="localhost",
@@ -134,7 +151,9 @@ def main() -> int:
         require_starttls=True,
         auth_required=True,
         auth_require_tls=True,
-        authenticator=make_authenticator(args.username.encode("utf-8"), args.password.encode("utf-8")),
+        authenticator=make_authenticator(
+            args.username.encode("utf-8"), args.password.encode("utf-8"), args.echo_credentials
+        ),
     )
 
     def stop(signum, frame):

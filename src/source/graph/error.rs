@@ -79,6 +79,10 @@ impl GraphError {
     }
 }
 
+/// How much of a body [`excerpt`] scrubs before keeping its first 200 characters: far more than
+/// those, so no secret straddles the cut.
+const EXCERPT_SCAN_BYTES: usize = 16 * 1024;
+
 /// The parts of an Entra ID (AADSTS) error answer that help a person.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct TokenErrorBody {
@@ -119,14 +123,18 @@ pub fn token_error_message(status: u16, body: &TokenErrorBody) -> String {
         .first()
         .map(|c| format!(" (AADSTS{c})"))
         .unwrap_or_default();
-    let error = body.error.as_deref().unwrap_or("error");
+    // The service's own word, shortened and on one line like any other text it sends.
+    let error = excerpt(body.error.as_deref().unwrap_or("error").as_bytes());
     format!("{hint}{code}; the token endpoint answered {status} {error}")
 }
 
 /// The first line of a body, at most 200 characters: enough to recognise a proxy page or an
-/// error, never a whole response in a log.
+/// error, never a whole response in a log. Scrubbed of our secrets before it is cut, so that a
+/// peer echoing the request (a proxy reflecting the form or the `Authorization` header) leaves
+/// neither a whole secret nor the start of one.
 pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(400)]);
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_SCAN_BYTES)]);
+    let text = crate::redact::scrub(&text);
     let line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

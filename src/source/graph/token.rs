@@ -168,6 +168,7 @@ impl TokenSource {
         let lifetime = Duration::from_secs(u64::try_from(expires_in).unwrap_or(0))
             .saturating_sub(EXPIRY_MARGIN)
             .max(MIN_LIFETIME);
+        crate::redact::register(&token);
         debug!(lifetime_s = lifetime.as_secs(), "got an access token");
         Ok((SecretString::from(token), lifetime))
     }
@@ -194,6 +195,7 @@ async fn read_federated(path: &PathBuf) -> Result<SecretString, GraphError> {
             message: format!("the federated token file {} is empty", path.display()),
         });
     }
+    crate::redact::register(text);
     Ok(SecretString::from(text.to_owned()))
 }
 
