@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::config::{self, Config, Transport};
 use crate::deliver::ledger::{Ledger, NewDelivery, Prepared};
 use crate::deliver::smtp::Mailer;
-use crate::deliver::{self, RunFolder, State, StateError, message};
+use crate::deliver::{self, RunFolder, State, message};
 use crate::exit::{Exit, ExitContext, Failure};
 use crate::render::{self, Context};
 use crate::retry::Sleeper;
@@ -86,16 +86,7 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
     }
 
     // Lock and open the state before anything else: what cannot be recorded is not sent.
-    let mut state = State::open(&config.digest.state_dir).map_err(|e| match e {
-        StateError::Busy(_) => Failure {
-            exit: Exit::Busy,
-            error: e.into(),
-        },
-        StateError::Unusable(error) => Failure {
-            exit: Exit::Config,
-            error,
-        },
-    })?;
+    let mut state = State::open(&config.digest.state_dir)?;
     let rfc3339 = as_of.to_rfc3339();
     let run_id = state
         .ledger

@@ -28,6 +28,24 @@ pub enum StateError {
     Unusable(#[from] anyhow::Error),
 }
 
+/// Another run holding the state is exit 5; a state that cannot be used, a configuration
+/// problem (2).
+impl From<StateError> for crate::exit::Failure {
+    fn from(e: StateError) -> Self {
+        use crate::exit::Exit;
+        match e {
+            StateError::Busy(_) => Self {
+                exit: Exit::Busy,
+                error: e.into(),
+            },
+            StateError::Unusable(error) => Self {
+                exit: Exit::Config,
+                error,
+            },
+        }
+    }
+}
+
 impl State {
     /// Creates `state_dir` if needed, takes the lock, opens the ledger.
     pub fn open(state_dir: &Path) -> Result<Self, StateError> {

@@ -24,8 +24,8 @@ pub use plan::{Item, Plan};
 pub use report::Report;
 
 use crate::config::{self, Language, SourceConfig};
+use crate::deliver::State;
 use crate::deliver::ledger::{Ledger, Resolution};
-use crate::deliver::{State, StateError};
 use crate::exit::{Exit, ExitContext, Failure};
 use crate::source::graph::{self, GraphError, Http};
 use update::{Options, Outcome};
@@ -171,16 +171,7 @@ fn plan_of(target: &Target<'_>, language: Language) -> Result<(Plan, String), Fa
 
 /// Takes the state lock and opens the ledger.
 fn lock(state_dir: &Path) -> Result<State, Failure> {
-    State::open(state_dir).map_err(|e| match e {
-        StateError::Busy(_) => Failure {
-            exit: Exit::Busy,
-            error: e.into(),
-        },
-        StateError::Unusable(error) => Failure {
-            exit: Exit::Config,
-            error,
-        },
-    })
+    Ok(State::open(state_dir)?)
 }
 
 fn log(item: &Item, outcome: &Outcome) {
