@@ -34,6 +34,7 @@ pub const HTML_BUDGET: usize = 90_000;
 
 /// Renders every report of `digest`.
 pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
+    let started = std::time::Instant::now();
     let date = ctx.digest_date.format("%Y-%m-%d").to_string();
     let mut alerts_csv = Vec::new();
     csv::write_alerts(&mut alerts_csv, digest, &date, ctx.names)?;
@@ -41,8 +42,16 @@ pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
     csv::write_summary(&mut summary_csv, digest, &date, ctx.names)?;
     let attachments =
         Attachments::fitting(alerts_csv.len(), summary_csv.len(), MAX_ATTACHMENT_BYTES);
+    let csv_done = std::time::Instant::now();
     let (view, html) = fit_html(digest, ctx, attachments)?;
     let text = text::render(&view)?;
+    tracing::info!(
+        csv_ms = millis(csv_done - started),
+        html_ms = millis(csv_done.elapsed()),
+        html_bytes = html.len(),
+        alerts_csv_bytes = alerts_csv.len(),
+        "reports rendered"
+    );
     Ok(Reports {
         view,
         html,
@@ -51,6 +60,10 @@ pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
         summary_csv,
         attachments,
     })
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Lists as many alerts as fit the HTML budget, up to [`Limits::FULL`]. Rows vary in size
