@@ -94,7 +94,8 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo bench --bench e2e -- [--n N[,N…]] [--runs R] [--check] [--keep DIR]
+const USAGE: &str =
+    "usage: cargo bench --bench e2e -- [--n N[,N…]] [--runs R] [--check] [--keep DIR]
   --n      alert counts (default 10000,100000,1000000)
   --runs   runs per size; the table shows medians (default 3)
   --check  compare the job's counts with the generator's ground truth; fail on a difference
@@ -122,7 +123,11 @@ impl Bench {
                 "--n" => {
                     bench.sizes = value()?
                         .split(',')
-                        .map(|n| n.replace('_', "").parse().map_err(|e| format!("--n {n}: {e}")))
+                        .map(|n| {
+                            n.replace('_', "")
+                                .parse()
+                                .map_err(|e| format!("--n {n}: {e}"))
+                        })
                         .collect::<Result<_, _>>()?;
                 }
                 "--runs" => {
@@ -208,7 +213,12 @@ struct JobRun {
 }
 
 /// Runs `program args…` under the measurer; returns the measurement and the child's stderr.
-fn measured(folder: &Path, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(Measured, String), String> {
+fn measured(
+    folder: &Path,
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(Measured, String), String> {
     std::fs::create_dir_all(folder).map_err(|e| e.to_string())?;
     let err_path = folder.join("child.stderr");
     let out_path = folder.join("child.stdout");
@@ -230,15 +240,31 @@ fn measured(folder: &Path, program: &Path, args: &[&str], env: &[(&str, &str)]) 
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
     let report = String::from_utf8_lossy(&output.stdout);
     let fields = fields(report.trim());
-    let code: i32 = fields.get("code").and_then(|c| c.parse().ok()).unwrap_or(-1);
+    let code: i32 = fields
+        .get("code")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(-1);
     if !output.status.success() || code != 0 {
         return Err(format!(
             "{} exited with {code}:\n{}",
             program.display(),
-            stderr.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+            stderr
+                .lines()
+                .rev()
+                .take(20)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n")
         ));
     }
-    let number = |k: &str| fields.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let number = |k: &str| {
+        fields
+            .get(k)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let child = fields_of_line(&stdout, "parse-only");
     Ok((
@@ -283,17 +309,36 @@ to = ["secops@partner.example"]
     );
     let config_path = folder.join("config.toml");
     std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
-    let binary = PathBuf::from(env!("CARGO_BIN_EXE_csp-alert-digest"));
+    let binary = env!("CARGO_BIN_EXE_csp-alert-digest");
+    let config_path = config_path.to_str().unwrap();
+    let mut argv = vec!["run", "--config", config_path, "--as-of", AS_OF];
+    // For profiling only (the figures then include the wrapper): e.g.
+    // CSP_BENCH_WRAP="perf record -g -o /tmp/job.perf --" cargo bench --bench e2e -- --n 100000 --runs 1
+    let wrap = std::env::var("CSP_BENCH_WRAP").unwrap_or_default();
+    let mut wrap: Vec<&str> = wrap.split_whitespace().collect();
+    let program = if wrap.is_empty() {
+        PathBuf::from(binary)
+    } else {
+        let program = PathBuf::from(wrap.remove(0));
+        wrap.push(binary);
+        wrap.append(&mut argv);
+        argv = wrap;
+        program
+    };
     let (mut measured, stderr) = measured(
         &folder,
-        &binary,
-        &["run", "--config", config_path.to_str().unwrap(), "--as-of", AS_OF],
+        &program,
+        &argv,
         &[("CSP_DIGEST_CLIENT_SECRET", secret), ("NO_COLOR", "1")],
     )?;
     let summary = fields_of_line(&stderr, "run finished");
     let render = fields_of_line(&stderr, "reports rendered");
-    measured.bytes = summary.get("bytes").and_then(|b| b.parse().ok()).unwrap_or(0);
-    let html_bytes = std::fs::metadata(folder.join("out/2026-11-29/digest.html")).map_or(0, |m| m.len());
+    measured.bytes = summary
+        .get("bytes")
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(0);
+    let html_bytes =
+        std::fs::metadata(folder.join("out/2026-11-29/digest.html")).map_or(0, |m| m.len());
     Ok(JobRun {
         measured,
         summary,
@@ -328,14 +373,19 @@ fn check(job: &JobRun, truth: &Truth, pages: usize, folder: &Path) -> Result<(),
     }
     let csv = folder.join("job/out/2026-11-29/alerts.csv");
     let bytes = std::fs::read(&csv).map_err(|e| format!("{}: {e}", csv.display()))?;
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").ok_or("alerts.csv has no BOM")?;
+    let body = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .ok_or("alerts.csv has no BOM")?;
     let mut reader = csv::ReaderBuilder::new().from_reader(body);
     let width = reader.headers().map_err(|e| e.to_string())?.len();
     let mut rows = 0;
     for record in reader.records() {
         let record = record.map_err(|e| format!("alerts.csv: {e}"))?;
         if record.len() != width {
-            wrong.push(format!("alerts.csv row {rows}: {} cells, not {width}", record.len()));
+            wrong.push(format!(
+                "alerts.csv row {rows}: {} cells, not {width}",
+                record.len()
+            ));
         }
         rows += 1;
     }
@@ -413,10 +463,15 @@ fn median<T: Ord + Copy>(values: impl Iterator<Item = T>) -> T {
     values[values.len() / 2]
 }
 
-#[expect(clippy::cast_precision_loss, reason = "figures for people, not for sums")]
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "figures for people, not for sums"
+)]
 fn print_table(rows: &[Row], runs: usize) {
     println!();
-    println!("medians of {runs} run(s); pages of {PAGE_SIZE}; RSS = peak resident set of the process");
+    println!(
+        "medians of {runs} run(s); pages of {PAGE_SIZE}; RSS = peak resident set of the process"
+    );
     println!(
         "| N | parse-only wall | parse-only RSS | job wall | job RSS | job / parse-only | alerts/s | MB/s | HTML | HTML render |"
     );
@@ -460,7 +515,8 @@ fn measure(args: &[String]) -> ExitCode {
         .status()
         .unwrap();
     let wall = started.elapsed();
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
+    let usage =
+        nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
     println!(
         "code={} wall_us={} max_rss_kb={}",
         status.code().unwrap_or(-1),

@@ -11,7 +11,9 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::digest::{Digest, DigestAlert, Partner};
+use crate::source::model::Details;
 use crate::source::names::Names;
+use crate::source::spill::{self, SpillFile};
 
 pub const ALERTS_HEADER: &[&str] = &[
     "digest_date",
@@ -101,18 +103,21 @@ fn name_cell(names: &Names, id: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// Writes `alerts.csv`: every unresolved alert in the window, in digest order.
+/// Writes `alerts.csv`: every unresolved alert in the window, in digest order, with the
+/// details of spilled alerts read back from `spill`.
 pub fn write_alerts<W: Write>(
     out: W,
     digest: &Digest,
     digest_date: &str,
     names: &Names,
+    spill: Option<&SpillFile>,
 ) -> anyhow::Result<()> {
     let mut w = writer(out)?;
     w.write_record(ALERTS_HEADER)?;
     for a in &digest.alerts {
+        let details = spill::load(spill, &a.alert.details)?;
         w.write_record(
-            alert_record(a, digest_date, names)
+            alert_record(a, &details, digest_date, names)
                 .iter()
                 .map(String::as_bytes),
         )?;
@@ -121,16 +126,21 @@ pub fn write_alerts<W: Write>(
     Ok(())
 }
 
-fn alert_record(a: &DigestAlert, digest_date: &str, names: &Names) -> Vec<String> {
+fn alert_record(
+    a: &DigestAlert,
+    details: &Details,
+    digest_date: &str,
+    names: &Names,
+) -> Vec<String> {
     let alert = &a.alert;
-    let opt = |v: &Option<String>| text_cell(v.as_deref().unwrap_or("")).into_owned();
+    let opt = |v: Option<&str>| text_cell(v.unwrap_or("")).into_owned();
     let opt_time = |t: Option<DateTime<Utc>>| t.map(time).unwrap_or_default();
-    let ids: Vec<&str> = alert
+    let ids: Vec<&str> = details
         .affected_resources
         .iter()
         .map(|r| r.resource_id.as_deref().unwrap_or(""))
         .collect();
-    let types: Vec<&str> = alert
+    let types: Vec<&str> = details
         .affected_resources
         .iter()
         .map(|r| r.resource_type.as_deref().unwrap_or(""))
@@ -140,18 +150,18 @@ fn alert_record(a: &DigestAlert, digest_date: &str, names: &Names) -> Vec<String
         text_cell(&alert.id).into_owned(),
         text_cell(&alert.alert_type).into_owned(),
         text_cell(&crate::digest::alert_type::label(&alert.alert_type)).into_owned(),
-        opt(&alert.display_name),
+        opt(alert.display_name.as_deref()),
         text_cell(alert.severity.as_str()).into_owned(),
         text_cell(alert.confidence.as_str()).into_owned(),
         text_cell(alert.status.as_str()).into_owned(),
         channel(&a.partner).to_owned(),
         text_cell(a.partner.key()).into_owned(),
         name_cell(names, Some(a.partner.key()).filter(|k| !k.is_empty())),
-        opt(&a.customer),
+        opt(a.customer.as_deref()),
         name_cell(names, a.customer.as_deref()),
-        opt(&a.subscription),
+        opt(a.subscription.as_deref()),
         name_cell(names, a.subscription.as_deref()),
-        opt(&alert.catalog_offer_id),
+        opt(alert.catalog_offer_id.as_deref()),
         json_cell(&ids),
         json_cell(&types),
         time(alert.detected),
@@ -160,8 +170,8 @@ fn alert_record(a: &DigestAlert, digest_date: &str, names: &Names) -> Vec<String
         a.age.num_hours().max(0).to_string(),
         a.overdue.to_string(),
         alert.is_test.to_string(),
-        opt(&alert.description),
-        json_cell(&alert.additional_details),
+        opt(details.description.as_deref()),
+        json_cell(&details.additional_details),
         String::new(),
     ]
 }
