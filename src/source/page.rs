@@ -59,7 +59,9 @@ pub fn parse_page_with(
     interner: &mut Interner,
 ) -> Result<Page, PageError> {
     let split = split_page(bytes, label)?;
-    Ok(parse_records(bytes, split, label, interner))
+    // split_page found the page to be UTF-8 JSON.
+    let text = std::str::from_utf8(bytes).unwrap_or_default();
+    Ok(parse_records(text, split, label, interner))
 }
 
 /// A page's records, as byte ranges of its body, and its next link: what the first, quick pass
@@ -75,13 +77,19 @@ pub struct Split {
 pub fn split_page(whole: &[u8], label: &str) -> Result<Split, PageError> {
     let bytes = whole.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(whole);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    let parsed = if first == Some(&b'[') {
-        serde_json::from_slice::<Vec<&RawValue>>(bytes).map(|value| GraphPage {
+    // Checked as UTF-8 once here, so the JSON reader need not check each string; a page that
+    // is not UTF-8 goes to the byte reader for its error and position.
+    let parsed = match (std::str::from_utf8(bytes), first == Some(&b'[')) {
+        (Ok(text), true) => serde_json::from_str::<Vec<&RawValue>>(text).map(|value| GraphPage {
             value,
             next_link: None,
-        })
-    } else {
-        serde_json::from_slice::<GraphPage>(bytes)
+        }),
+        (Ok(text), false) => serde_json::from_str::<GraphPage>(text),
+        (Err(_), true) => serde_json::from_slice::<Vec<&RawValue>>(bytes).map(|value| GraphPage {
+            value,
+            next_link: None,
+        }),
+        (Err(_), false) => serde_json::from_slice::<GraphPage>(bytes),
     };
     let raw = parsed.map_err(|e| page_error(bytes, label, &e))?;
     let base = whole.as_ptr() as usize;
@@ -98,17 +106,16 @@ pub fn split_page(whole: &[u8], label: &str) -> Result<Split, PageError> {
     })
 }
 
-/// The second pass: parses each record of `split` (ranges of `bytes`); a record that cannot
-/// be understood is set aside with its position.
-pub fn parse_records(bytes: &[u8], split: Split, label: &str, interner: &mut Interner) -> Page {
+/// The second pass: parses each record of `split` (ranges of `text`, the page that
+/// [`split_page`] read); a record that cannot be understood is set aside with its position.
+pub fn parse_records(text: &str, split: Split, label: &str, interner: &mut Interner) -> Page {
     let mut page = Page {
         alerts: Vec::with_capacity(split.records.len()),
         set_aside: Vec::new(),
         next_link: split.next_link,
     };
     for (index, range) in split.records.into_iter().enumerate() {
-        // The ranges were cut from valid UTF-8 JSON at value boundaries.
-        let record = std::str::from_utf8(&bytes[range]).unwrap_or_default();
+        let record = text.get(range).unwrap_or_default();
         match parse_alert_with(record, interner) {
             Ok(alert) => page.alerts.push(alert),
             Err(reason) => page.set_aside.push(SetAside {

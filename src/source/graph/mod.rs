@@ -154,7 +154,8 @@ async fn collect_pages(
             interner = Some(hand_over(previous, collected, sink).await?);
         }
         let mut words = interner.take().unwrap_or_default();
-        let body = response.body;
+        // split_page found the body to be UTF-8 JSON.
+        let body = String::from_utf8(response.body).unwrap_or_default();
         parsing = Some(tokio::task::spawn_blocking(move || {
             let page = parse_records(&body, split, &label, &mut words);
             (page, words)
