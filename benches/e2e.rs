@@ -7,7 +7,7 @@
 //! cargo bench --bench e2e -- --n 10000 --runs 1 --check    # CI's smoke test: counts only
 //! ```
 //!
-//! For each N the fake service (tests/e2e/fake_graph.rs, shared through `#[path]`) generates N
+//! For each N the fake service (`tests/e2e/fake_graph.rs`, shared through `#[path]`) generates N
 //! alerts, renders them into pages of 1,000 once, and serves them from this process. Each run
 //! then starts two child processes, one after the other, each in a fresh folder:
 //!
@@ -35,9 +35,8 @@
 )]
 
 #[allow(
-    dead_code,
     unused_imports,
-    reason = "shared with tests/e2e, which use the fault injection and self-tests this benchmark does not"
+    reason = "the self-tests' imports, compiled into benchmarks that do not run them"
 )]
 #[path = "../tests/e2e/fake_graph.rs"]
 mod fake_graph;

@@ -91,14 +91,8 @@ impl Selection {
 pub struct IdKey([u64; 2]);
 
 /// Makes [`IdKey`]s; the keys are random per process, so nobody can choose colliding ids.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct IdHasher([std::collections::hash_map::RandomState; 2]);
-
-impl Default for IdHasher {
-    fn default() -> Self {
-        Self([Default::default(), Default::default()])
-    }
-}
 
 impl IdHasher {
     pub fn key(&self, id: &str) -> IdKey {

@@ -134,7 +134,9 @@ impl std::hash::Hasher for FastHasher {
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
             let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-            self.0 = (self.0 ^ word).wrapping_mul(0x0100_0000_01b3).rotate_left(23);
+            self.0 = (self.0 ^ word)
+                .wrapping_mul(0x0100_0000_01b3)
+                .rotate_left(23);
         }
         for &b in chunks.remainder() {
             self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);

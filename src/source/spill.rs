@@ -83,7 +83,9 @@ impl Spill {
 
     /// Flushes the writes; the file can then be read.
     pub fn finish(self) -> io::Result<SpillFile> {
-        self.writer.into_inner().map_err(|e| e.into_error())?;
+        self.writer
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
         Ok(SpillFile { file: self.reader })
     }
 }
@@ -167,6 +169,10 @@ impl Reader<'_> {
         String::from_utf8(text.to_vec()).ok()
     }
 
+    #[expect(
+        clippy::option_option,
+        reason = "the outer None: cannot be read; the inner: an absent string"
+    )]
     fn opt(&mut self) -> Option<Option<String>> {
         let (flag, rest) = self.0.split_first()?;
         self.0 = rest;
@@ -207,7 +213,9 @@ mod tests {
 
     fn details(n: usize) -> Details {
         Details {
-            description: (n % 2 == 0).then(|| format!("déscription {n} \u{202e}\0 😀")),
+            description: n
+                .is_multiple_of(2)
+                .then(|| format!("déscription {n} \u{202e}\0 😀")),
             affected_resources: (0..n % 4)
                 .map(|i| AffectedResource {
                     resource_id: (i != 1).then(|| format!("/subscriptions/x/vm-{i}")),
