@@ -15,7 +15,9 @@ use crate::digest::{self, Digest, Rules};
 use crate::render::{self, Attachments, Context, View, csv as csv_report, html, text};
 use crate::retry::{Class, Jitter, Next, RetryPolicy, parse_retry_after};
 use crate::source::graph::paging::Guard;
-use crate::source::model::{AffectedResource, Alert, Confidence, Severity, Status};
+use crate::source::model::{
+    AffectedResource, Alert, Confidence, Detail, Details, Severity, Status, Text,
+};
 use crate::source::names::{Names, Origin};
 use crate::source::page::parse_page;
 
@@ -62,19 +64,19 @@ pub fn alerts(fields: &[String]) -> Vec<Alert> {
         .enumerate()
         .map(|(i, f)| {
             let get = |n: usize| f.get(n).filter(|s| !s.is_empty()).cloned();
+            let text = |n: usize| get(n).map(Text::from);
             let minutes = i64::try_from(i).unwrap_or(0) + 1;
             Alert {
                 id: get(0).unwrap_or_else(|| format!("alert-{i}")),
-                display_name: get(1),
-                description: get(2),
-                alert_type: get(3).unwrap_or_else(|| "unknown".to_owned()),
+                display_name: text(1),
+                alert_type: text(3).unwrap_or_else(|| "unknown".into()),
                 status: Status::Active,
                 severity: Severity::from_raw(get(4).as_deref().unwrap_or("high")),
                 confidence: Confidence::from_raw(get(5).as_deref().unwrap_or("high")),
-                customer_tenant_id: get(6),
-                subscription_id: get(7),
-                reseller_tenant_id: get(8),
-                catalog_offer_id: get(9),
+                customer_tenant_id: text(6),
+                subscription_id: text(7),
+                reseller_tenant_id: text(8),
+                catalog_offer_id: text(9),
                 detected: as_of() - TimeDelta::minutes(minutes),
                 first_observed: None,
                 last_observed: None,
@@ -82,14 +84,17 @@ pub fn alerts(fields: &[String]) -> Vec<Alert> {
                 resolved_on: None,
                 resolved_by: None,
                 is_test: false,
-                affected_resources: vec![AffectedResource {
-                    resource_id: get(10),
-                    resource_type: get(11),
-                }],
-                activity_logs: Vec::new(),
-                additional_details: get(12)
-                    .map(|d| BTreeMap::from([(d.clone(), d)]))
-                    .unwrap_or_default(),
+                last_activity: None,
+                details: Detail::Held(Box::new(Details {
+                    description: get(2),
+                    affected_resources: vec![AffectedResource {
+                        resource_id: get(10),
+                        resource_type: get(11),
+                    }],
+                    additional_details: get(12)
+                        .map(|d| BTreeMap::from([(d.clone(), d)]))
+                        .unwrap_or_default(),
+                })),
             }
         })
         .collect()
@@ -113,8 +118,9 @@ pub fn digest_of(fields: &[String]) -> Digest {
 pub fn names_of(fields: &[String]) -> Names {
     let mut names = Names::default();
     for alert in alerts(fields) {
-        if let (Some(customer), Some(name)) = (&alert.customer_tenant_id, &alert.description) {
-            names.insert(customer, name.clone(), Origin::PartnerCenter);
+        let description = alert.details.held().and_then(|d| d.description.clone());
+        if let (Some(customer), Some(name)) = (&alert.customer_tenant_id, description) {
+            names.insert(customer, name, Origin::PartnerCenter);
         }
     }
     names
@@ -243,7 +249,8 @@ pub fn csv(data: &[u8]) {
 
     let mut alerts_csv = Vec::new();
     let names = names_of(&fields);
-    csv_report::write_alerts(&mut alerts_csv, &digest, day, &names).expect("alerts.csv renders");
+    csv_report::write_alerts(&mut alerts_csv, &digest, day, &names, None)
+        .expect("alerts.csv renders");
     let rows = read_csv(&alerts_csv, csv_report::ALERTS_HEADER);
     assert_eq!(rows.len(), digest.alerts.len(), "one record per alert");
     let column = |name: &str| {
@@ -254,12 +261,19 @@ pub fn csv(data: &[u8]) {
     };
     for (row, placed) in rows.iter().zip(&digest.alerts) {
         let a = &placed.alert;
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let details = a
+            .details
+            .held()
+            .expect("the alerts are built with their details held");
+        let text = |v: &Option<Text>| v.as_deref().unwrap_or_default().to_owned();
         for (name, original) in [
             ("alert_id", a.id.clone()),
-            ("alert_type", a.alert_type.clone()),
+            ("alert_type", a.alert_type.to_string()),
             ("display_name", text(&a.display_name)),
-            ("description", text(&a.description)),
+            (
+                "description",
+                details.description.clone().unwrap_or_default(),
+            ),
             ("severity", a.severity.as_str().to_owned()),
             ("confidence", a.confidence.as_str().to_owned()),
             ("customer_tenant_id", text(&placed.customer)),
@@ -269,11 +283,14 @@ pub fn csv(data: &[u8]) {
         ] {
             assert_eq!(row[column(name)], neutralised(&original), "{name}");
         }
-        let details = &row[column("additional_details")];
-        if !a.additional_details.is_empty() {
-            let json: BTreeMap<String, String> = serde_json::from_str(details)
+        let cell = &row[column("additional_details")];
+        if !details.additional_details.is_empty() {
+            let json: BTreeMap<String, String> = serde_json::from_str(cell)
                 .expect("additional_details is JSON text, never neutralised (it starts with {)");
-            assert_eq!(json, a.additional_details, "additional_details round-trips");
+            assert_eq!(
+                json, details.additional_details,
+                "additional_details round-trips"
+            );
         }
         row[column("age_hours")]
             .parse::<u64>()

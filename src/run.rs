@@ -259,25 +259,8 @@ async fn prepare(
 ) -> Result<(Summary, PreparedFiles), Failure> {
     let dry_run = ledger.is_none();
     let tz = config.digest.timezone;
-    let collected = source::collect(&config.source).await.map_err(|e| Failure {
-        exit: if e.is_permanent() {
-            Exit::Config
-        } else {
-            Exit::Transient
-        },
-        error: e.into(),
-    })?;
-    for aside in &collected.set_aside {
-        warn!(
-            page = %aside.page,
-            index = aside.index,
-            id = aside.id.as_deref().unwrap_or("-"),
-            reason = %aside.reason,
-            "record set aside"
-        );
-    }
+    let (collected, mut digest, spill) = collect_digest(config, as_of, previous).await?;
     let set_aside = collected.set_aside.len();
-    let digest = digest::build_since(collected.alerts, as_of, config.digest.rules(), previous);
     let names = look_up_names(config, &digest, ledger, now).await;
 
     let ctx = Context {
@@ -288,7 +271,27 @@ async fn prepare(
         set_aside,
         names: &names.names,
     };
-    let reports = render::render(&digest, &ctx).or_exit(Exit::Internal)?;
+    let folder_name = if dry_run {
+        format!("{date}.dry-run")
+    } else {
+        date.to_owned()
+    };
+    let folder =
+        RunFolder::create(&config.digest.output_dir, &folder_name).or_exit(Exit::Config)?;
+    let ([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]) =
+        write_csvs(&folder, &digest, date, &names.names, spill.as_ref())?;
+    render::hold_listed(&mut digest, spill.as_ref())
+        .map_err(|e| anyhow::Error::from(e).context("cannot read the spill file"))
+        .or_exit(Exit::Config)?;
+    drop(spill);
+    let size = |bytes: u64| usize::try_from(bytes).unwrap_or(usize::MAX);
+    let reports = render::render(
+        &digest,
+        &ctx,
+        (size(alerts_bytes), size(summary_bytes)),
+        |name| std::fs::read(folder.dir.join(name)),
+    )
+    .or_exit(Exit::Internal)?;
     let messages = if digest.is_empty() && !config.digest.send_when_empty {
         info!("no unresolved alerts in the window and send_when_empty is off: no message");
         Vec::new()
@@ -301,15 +304,8 @@ async fn prepare(
         };
         message::build_all(envelope, &config.mail.to, &reports).or_exit(Exit::Internal)?
     };
-
-    let folder_name = if dry_run {
-        format!("{date}.dry-run")
-    } else {
-        date.to_owned()
-    };
-    let folder =
-        RunFolder::create(&config.digest.output_dir, &folder_name).or_exit(Exit::Config)?;
-    let files = deliver::write_all(&folder, &reports, &messages).or_exit(Exit::Config)?;
+    let files = deliver::write_all(&folder, &reports, [alerts_csv, summary_csv], &messages)
+        .or_exit(Exit::Config)?;
     let mail_dir = folder.mail_dir();
     let deliveries = messages
         .iter()
@@ -354,6 +350,106 @@ async fn prepare(
             deliveries,
         },
     ))
+}
+
+/// Collects the alerts into the digest. Alerts are sorted out as they arrive; the long text
+/// of those the digest keeps goes to a spill file (memory held in the digest stays small
+/// however many alerts there are).
+async fn collect_digest(
+    config: &Config,
+    as_of: DateTime<Utc>,
+    previous: Option<&digest::Previous>,
+) -> Result<
+    (
+        source::Collected,
+        digest::Digest,
+        Option<source::spill::SpillFile>,
+    ),
+    Failure,
+> {
+    let mut spill = open_spill();
+    let mut spill_error = None;
+    let mut intake = digest::Intake::new(as_of, config.digest.rules(), previous);
+    let collected = source::collect_into(&config.source, &mut |mut alert| {
+        if let Some(file) = spill.as_mut()
+            && intake.bucket(&alert) == digest::Bucket::InWindow
+            && let Err(e) = file.put(&mut alert.details)
+        {
+            spill_error.get_or_insert(e);
+        }
+        intake.add(alert);
+    })
+    .await
+    .map_err(|e| Failure {
+        exit: if e.is_permanent() {
+            Exit::Config
+        } else {
+            Exit::Transient
+        },
+        error: e.into(),
+    })?;
+    if let Some(e) = spill_error {
+        return Err(anyhow::Error::from(e).context("cannot write the spill file"))
+            .or_exit(Exit::Config);
+    }
+    let spill = spill
+        .map(source::spill::Spill::finish)
+        .transpose()
+        .map_err(|e| anyhow::Error::from(e).context("cannot write the spill file"))
+        .or_exit(Exit::Config)?;
+    for aside in &collected.set_aside {
+        warn!(
+            page = %aside.page,
+            index = aside.index,
+            id = aside.id.as_deref().unwrap_or("-"),
+            reason = %aside.reason,
+            "record set aside"
+        );
+    }
+    Ok((collected, intake.finish(), spill))
+}
+
+/// Streams `alerts.csv` and `summary.csv` into the run folder; returns their paths and sizes.
+fn write_csvs(
+    folder: &RunFolder,
+    digest: &digest::Digest,
+    date: &str,
+    names: &names::Names,
+    spill: Option<&source::spill::SpillFile>,
+) -> Result<([PathBuf; 2], [u64; 2]), Failure> {
+    let csv_started = std::time::Instant::now();
+    let (alerts_csv, alerts_bytes) = folder
+        .write_with("alerts.csv", |out| {
+            render::csv::write_alerts(out, digest, date, names, spill)
+        })
+        .or_exit(Exit::Config)?;
+    let (summary_csv, summary_bytes) = folder
+        .write_with("summary.csv", |out| {
+            render::csv::write_summary(out, digest, date, names)
+        })
+        .or_exit(Exit::Config)?;
+    info!(
+        csv_ms = u64::try_from(csv_started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        alerts_csv_bytes = alerts_bytes,
+        summary_csv_bytes = summary_bytes,
+        "CSV reports written"
+    );
+    Ok(([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]))
+}
+
+/// The spill file for alert details, in the system's temporary folder (`TMPDIR`); without
+/// one (a read-only or full temporary folder) the details stay in memory.
+fn open_spill() -> Option<source::spill::Spill> {
+    let dir = std::env::temp_dir();
+    source::spill::Spill::create_in(&dir)
+        .map_err(|e| {
+            warn!(
+                folder = %dir.display(),
+                error = %e,
+                "cannot create a spill file; alert details stay in memory"
+            );
+        })
+        .ok()
 }
 
 /// Names for the digest's ids. Never fails: a lookup that fails is a warning. A dry run reads

@@ -31,32 +31,56 @@ impl RunFolder {
         write_atomic(&path, bytes)?;
         Ok(path)
     }
+
+    /// Streams `relative` inside the folder through a buffered writer, atomically; returns
+    /// the final path and its size.
+    pub fn write_with(
+        &self,
+        relative: &str,
+        write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<(PathBuf, u64)> {
+        let path = self.dir.join(relative);
+        let size = write_atomic_with(&path, write)?;
+        Ok((path, size))
+    }
 }
 
 /// Writes to `<name>.tmp` beside the target, syncs it, then renames it over the target.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic_with(path, |out| Ok(out.write_all(bytes)?)).map(|_| ())
+}
+
+/// [`write_atomic`] for content that `write` streams (through a 256 KiB buffer); returns the
+/// size written.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
     let file_name = path
         .file_name()
         .with_context(|| format!("{} has no file name", path.display()))?;
     let mut tmp_name = file_name.to_os_string();
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+    let result = (|| -> anyhow::Result<u64> {
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(&tmp)?);
+        write(&mut out)?;
+        let file = out
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
+        let size = file.metadata()?.len();
         std::fs::rename(&tmp, path)?;
         // The rename is durable only once the folder itself is synced.
         if let Some(parent) = path.parent() {
             std::fs::File::open(parent)?.sync_all()?;
         }
-        Ok(())
+        Ok(size)
     })();
-    if let Err(e) = result {
+    result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
+        e.context(format!("cannot write {}", path.display()))
+    })
 }
 
 #[cfg(test)]

@@ -83,22 +83,18 @@ pub async fn send_pending(ledger: &Ledger, mailer: &Mailer) -> anyhow::Result<Se
 /// The report files of a run, in the order they are written.
 pub const REPORT_FILES: &[&str] = &["digest.html", "digest.txt", "alerts.csv", "summary.csv"];
 
-/// Writes the reports and the messages; returns every path written.
+/// Writes the HTML and text reports and the messages; returns every path written, the CSVs
+/// (`csvs`, streamed to the folder before) in their place among the reports.
 pub fn write_all(
     folder: &RunFolder,
     reports: &Reports,
+    csvs: [PathBuf; 2],
     messages: &[Outgoing],
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let contents: [&[u8]; 4] = [
-        reports.html.as_bytes(),
-        reports.text.as_bytes(),
-        &reports.alerts_csv,
-        &reports.summary_csv,
-    ];
     let mut written = Vec::with_capacity(REPORT_FILES.len() + messages.len());
-    for (name, bytes) in REPORT_FILES.iter().zip(contents) {
-        written.push(folder.write(name, bytes)?);
-    }
+    written.push(folder.write(REPORT_FILES[0], reports.html.as_bytes())?);
+    written.push(folder.write(REPORT_FILES[1], reports.text.as_bytes())?);
+    written.extend(csvs);
     for message in messages {
         written.push(folder.write(&format!("mail/{}", message.file_name), &message.bytes)?);
     }

@@ -60,24 +60,41 @@ impl Counter {
         }
     }
 
-    /// Counts an alert if it was detected on one of the days, up to the as-of instant.
-    pub fn add(&mut self, alert: &Alert) {
+    /// Where an alert counts: its day (index) and severity (0 high … 4 other), if it was
+    /// detected on one of the days, up to the as-of instant.
+    pub fn place(&self, alert: &Alert) -> Option<(u8, u8)> {
         if alert.detected > self.as_of {
-            return;
+            return None;
         }
         let date = alert.detected.with_timezone(&self.tz).date_naive();
-        let Ok(i) = usize::try_from((date - self.first).num_days()) else {
-            return;
+        let day = usize::try_from((date - self.first).num_days()).ok()?;
+        if day >= self.days.len() {
+            return None;
+        }
+        let severity = match alert.severity {
+            Severity::High => 0,
+            Severity::Medium => 1,
+            Severity::Low => 2,
+            Severity::Informational => 3,
+            Severity::Unknown(_) => 4,
         };
-        let Some(day) = self.days.get_mut(i) else {
-            return;
+        Some((u8::try_from(day).ok()?, severity))
+    }
+
+    /// Counts (`up`) or uncounts an alert at `place`.
+    pub fn count(&mut self, (day, severity): (u8, u8), up: bool) {
+        let day = &mut self.days[usize::from(day)];
+        let counter = match severity {
+            0 => &mut day.high,
+            1 => &mut day.medium,
+            2 => &mut day.low,
+            3 => &mut day.informational,
+            _ => &mut day.other,
         };
-        match alert.severity {
-            Severity::High => day.high += 1,
-            Severity::Medium => day.medium += 1,
-            Severity::Low => day.low += 1,
-            Severity::Informational => day.informational += 1,
-            Severity::Unknown(_) => day.other += 1,
+        if up {
+            *counter += 1;
+        } else {
+            *counter -= 1;
         }
     }
 

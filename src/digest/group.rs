@@ -114,8 +114,8 @@ pub fn group(alerts: &[DigestAlert]) -> (Vec<PartnerGroup>, Vec<TypeStats>, Reac
 
         let t = *type_index.entry(&alert.type_key).or_insert_with(|| {
             types.push(TypeStats {
-                key: alert.type_key.clone(),
-                raw: alert.alert.alert_type.clone(),
+                key: alert.type_key.to_string(),
+                raw: alert.alert.alert_type.to_string(),
                 label: alert_type::label(&alert.alert.alert_type),
                 known: alert_type::is_known(&alert.alert.alert_type),
                 tally: Tally::default(),
@@ -149,7 +149,7 @@ pub fn group(alerts: &[DigestAlert]) -> (Vec<PartnerGroup>, Vec<TypeStats>, Reac
             .entry((&alert.partner, customer))
             .or_insert_with(|| {
                 partner.customers.push(CustomerGroup {
-                    tenant_id: alert.customer.clone(),
+                    tenant_id: alert.customer.as_deref().map(str::to_owned),
                     tally: Tally::default(),
                     subscriptions: Vec::new(),
                 });
@@ -162,7 +162,7 @@ pub fn group(alerts: &[DigestAlert]) -> (Vec<PartnerGroup>, Vec<TypeStats>, Reac
             .entry((&alert.partner, customer, subscription))
             .or_insert_with(|| {
                 customer_group.subscriptions.push(SubscriptionGroup {
-                    subscription_id: alert.subscription.clone(),
+                    subscription_id: alert.subscription.as_deref().map(str::to_owned),
                     tally: Tally::default(),
                     alerts: Vec::new(),
                     types: Vec::new(),

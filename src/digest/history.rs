@@ -23,10 +23,10 @@ pub struct Remembered {
 
 impl Remembered {
     pub fn of(alert: &Alert) -> Self {
-        let lower = |id: &Option<String>| id.as_deref().map(str::to_ascii_lowercase);
+        let lower = |id: &Option<super::Text>| id.as_deref().map(str::to_ascii_lowercase);
         Self {
             id: alert.id.to_lowercase(),
-            alert_type: alert.alert_type.clone(),
+            alert_type: alert.alert_type.to_string(),
             severity: alert.severity.as_str().to_owned(),
             customer: lower(&alert.customer_tenant_id),
             subscription: lower(&alert.subscription_id),
@@ -111,19 +111,18 @@ impl<'a> Tracker<'a> {
         self.ids.contains(id_lower)
     }
 
-    /// Notes an alert this digest does not list.
-    pub fn not_listed(&mut self, alert: &Alert, outcome: impl FnOnce() -> Outcome) {
-        let id = alert.id.to_lowercase();
-        if self.ids.contains(id.as_str()) {
-            self.seen.insert(id, outcome());
+    /// Notes an alert this digest does not list (a later copy of the same alert replaces it).
+    pub fn not_listed(&mut self, id_lower: &str, outcome: impl FnOnce() -> Outcome) {
+        if self.ids.contains(id_lower) {
+            self.seen.insert(id_lower.to_owned(), outcome());
         }
     }
 
-    pub fn finish(mut self, listed: &HashSet<String>) -> History {
+    pub fn finish(mut self, listed: &HashSet<&str>) -> History {
         let mut still_open = 0;
         let mut left = Vec::new();
         for alert in &self.previous.alerts {
-            if listed.contains(&alert.id) {
+            if listed.contains(alert.id.as_str()) {
                 still_open += 1;
             } else {
                 let outcome = self.seen.remove(&alert.id).unwrap_or(Outcome::NotReported);

@@ -24,7 +24,7 @@ pub mod group;
 pub mod history;
 pub mod select;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -35,6 +35,7 @@ pub use history::{History, Left, Outcome, Previous, Remembered, ResolvedHere};
 pub use select::{Bucket, Selection, Window};
 
 use crate::source::Alert;
+use crate::source::model::{Interner, Text};
 
 /// Microsoft asks partners to respond to an alert within 24 hours.
 pub const RESPONSE_TARGET: TimeDelta = TimeDelta::hours(24);
@@ -54,7 +55,7 @@ pub enum Partner {
     /// The partner's own direct customers.
     Direct,
     /// An indirect reseller, by lower-cased tenant id.
-    Reseller(String),
+    Reseller(Text),
 }
 
 impl Partner {
@@ -73,10 +74,10 @@ pub struct DigestAlert {
     pub alert: Alert,
     pub partner: Partner,
     /// Lower-cased customer tenant id.
-    pub customer: Option<String>,
+    pub customer: Option<Text>,
     /// Lower-cased subscription id.
-    pub subscription: Option<String>,
-    pub type_key: String,
+    pub subscription: Option<Text>,
+    pub type_key: Text,
     /// Time from detection to the as-of instant.
     pub age: TimeDelta,
     pub overdue: bool,
@@ -120,83 +121,235 @@ pub fn build_since(
     rules: Rules,
     previous: Option<&Previous>,
 ) -> Digest {
-    let window = Window::ending_at(as_of, rules.window_days);
-    let mut days = daily::Counter::new(as_of, rules.timezone);
-    let mut tracker = previous.map(history::Tracker::new);
-    let (selected, selection) = select::select(
-        alerts,
-        window,
-        rules.include_test_alerts,
-        |alert, bucket| {
-            if bucket != Bucket::Test {
-                days.add(alert);
-            }
-            if let Some(tracker) = tracker.as_mut() {
-                match bucket {
-                    Bucket::InWindow => {}
-                    Bucket::Test => tracker.not_listed(alert, || Outcome::NowTest),
-                    Bucket::Resolved => tracker.not_listed(alert, || Outcome::Resolved {
-                        reason: alert.resolved_reason.clone(),
-                        by: alert.resolved_by.clone(),
-                        on: alert.resolved_on,
-                    }),
-                    Bucket::OlderThanWindow => tracker.not_listed(alert, || Outcome::AgedOut),
-                    Bucket::AfterAsOf => tracker.not_listed(alert, || Outcome::NotReported),
-                }
-            }
-        },
-    );
-
-    let mut alerts: Vec<DigestAlert> = selected
-        .into_iter()
-        .map(|alert| {
-            let is_new = tracker.as_ref().map_or_else(
-                || as_of - alert.detected <= RESPONSE_TARGET,
-                |t| !t.was_listed(&alert.id.to_lowercase()),
-            );
-            place(alert, as_of, is_new)
-        })
-        .collect();
-    alerts.sort_by(|a, b| {
-        a.alert
-            .severity
-            .rank()
-            .cmp(&b.alert.severity.rank())
-            .then(a.alert.detected.cmp(&b.alert.detected))
-            .then_with(|| a.alert.id.to_lowercase().cmp(&b.alert.id.to_lowercase()))
-    });
-
-    let mut totals = Tally::default();
-    for alert in &alerts {
-        totals.add(alert);
+    let mut intake = Intake::new(as_of, rules, previous);
+    for alert in alerts {
+        intake.add(alert);
     }
-    let (partners, types, reach) = group::group(&alerts);
-    let history = tracker.map(|t| {
-        let listed: HashSet<String> = alerts.iter().map(|a| a.alert.id.to_lowercase()).collect();
-        t.finish(&listed)
-    });
-    Digest {
-        as_of,
-        window,
-        selection,
-        alerts,
-        partners,
-        types,
-        totals,
-        reach,
-        daily: days.finish(),
-        history,
+    intake.finish()
+}
+
+/// Builds a digest one alert at a time, as they are collected: each alert is sorted out on
+/// arrival, so only the alerts the digest lists are kept. Of the others it keeps what the
+/// rules need if a later copy of the same alert turns up: a 16-byte key of the id, the copy's
+/// latest change and where it was counted. The result is the same as [`build_since`] on all
+/// the alerts at once, in any order of arrival but that of copies of one alert.
+#[derive(Debug)]
+pub struct Intake<'p> {
+    as_of: DateTime<Utc>,
+    window: Window,
+    rules: Rules,
+    hasher: select::IdHasher,
+    seen: HashMap<select::IdKey, Seen>,
+    kept: Vec<DigestAlert>,
+    /// Positions in `kept` whose alert a later copy replaced with one the digest does not list.
+    dropped: HashSet<u32>,
+    selection: Selection,
+    days: daily::Counter,
+    tracker: Option<history::Tracker<'p>>,
+    /// Lower-cased ids and type keys, shared.
+    keys: Interner,
+    type_keys: HashMap<Text, Text>,
+}
+
+/// What [`Intake`] remembers of the copy of an alert that counts.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    last_change: DateTime<Utc>,
+    bucket: Bucket,
+    day: Option<(u8, u8)>,
+    /// Position in `kept`, for an alert in the window.
+    kept: u32,
+}
+
+impl<'p> Intake<'p> {
+    pub fn new(as_of: DateTime<Utc>, rules: Rules, previous: Option<&'p Previous>) -> Self {
+        Self {
+            as_of,
+            window: Window::ending_at(as_of, rules.window_days),
+            rules,
+            hasher: select::IdHasher::default(),
+            seen: HashMap::new(),
+            kept: Vec::new(),
+            dropped: HashSet::new(),
+            selection: Selection::default(),
+            days: daily::Counter::new(as_of, rules.timezone),
+            tracker: previous.map(history::Tracker::new),
+            keys: Interner::default(),
+            type_keys: HashMap::new(),
+        }
+    }
+
+    /// Where `alert` goes, by itself (a later copy of it may still replace it).
+    pub fn bucket(&self, alert: &Alert) -> Bucket {
+        Selection::bucket(alert, self.window, self.rules.include_test_alerts)
+    }
+
+    /// Sorts out one more alert.
+    pub fn add(&mut self, alert: Alert) {
+        self.selection.read += 1;
+        let key = self.hasher.key(&alert.id);
+        let last_change = alert.last_change();
+        let before = self.seen.get(&key).copied();
+        if let Some(before) = before {
+            self.selection.duplicates += 1;
+            if last_change < before.last_change {
+                return;
+            }
+            self.selection.count(before.bucket, false);
+            if let Some(day) = before.day {
+                self.days.count(day, false);
+            }
+        }
+        let bucket = self.bucket(&alert);
+        self.selection.count(bucket, true);
+        let day = (bucket != Bucket::Test)
+            .then(|| self.days.place(&alert))
+            .flatten();
+        if let Some(day) = day {
+            self.days.count(day, true);
+        }
+        let id_lower = select::lower(&alert.id);
+        if let Some(tracker) = self.tracker.as_mut() {
+            match bucket {
+                Bucket::InWindow => {}
+                Bucket::Test => tracker.not_listed(&id_lower, || Outcome::NowTest),
+                Bucket::Resolved => tracker.not_listed(&id_lower, || Outcome::Resolved {
+                    reason: alert.resolved_reason.clone(),
+                    by: alert.resolved_by.as_deref().map(str::to_owned),
+                    on: alert.resolved_on,
+                }),
+                Bucket::OlderThanWindow => tracker.not_listed(&id_lower, || Outcome::AgedOut),
+                Bucket::AfterAsOf => tracker.not_listed(&id_lower, || Outcome::NotReported),
+            }
+        }
+        let before_kept = before
+            .filter(|b| b.bucket == Bucket::InWindow)
+            .map(|b| b.kept);
+        let kept = if bucket == Bucket::InWindow {
+            let is_new = self.tracker.as_ref().map_or_else(
+                || self.as_of - alert.detected <= RESPONSE_TARGET,
+                |t| !t.was_listed(&id_lower),
+            );
+            let placed = place(
+                alert,
+                self.as_of,
+                is_new,
+                &mut self.keys,
+                &mut self.type_keys,
+            );
+            if let Some(i) = before_kept {
+                self.kept[i as usize] = placed;
+                i
+            } else {
+                self.kept.push(placed);
+                u32::try_from(self.kept.len() - 1).unwrap_or(u32::MAX)
+            }
+        } else {
+            if let Some(i) = before_kept {
+                self.dropped.insert(i);
+            }
+            u32::MAX
+        };
+        self.seen.insert(
+            key,
+            Seen {
+                last_change,
+                bucket,
+                day,
+                kept,
+            },
+        );
+    }
+
+    /// The digest of every alert added.
+    pub fn finish(self) -> Digest {
+        let Self {
+            as_of,
+            window,
+            selection,
+            days,
+            tracker,
+            mut kept,
+            dropped,
+            seen,
+            ..
+        } = self;
+        drop(seen);
+        if !dropped.is_empty() {
+            let mut position = 0;
+            kept.retain(|_| {
+                let keep = !dropped.contains(&position);
+                position += 1;
+                keep
+            });
+        }
+        let mut alerts = kept;
+        // Ids are unique by now, so the order is total and an unstable sort (in place) gives
+        // the same order as a stable one.
+        alerts.sort_unstable_by(|a, b| {
+            a.alert
+                .severity
+                .rank()
+                .cmp(&b.alert.severity.rank())
+                .then(a.alert.detected.cmp(&b.alert.detected))
+                .then_with(|| select::cmp_lower(&a.alert.id, &b.alert.id))
+        });
+
+        let mut totals = Tally::default();
+        for alert in &alerts {
+            totals.add(alert);
+        }
+        let (partners, types, reach) = group::group(&alerts);
+        let history = tracker.map(|t| {
+            let lowered: Vec<std::borrow::Cow<'_, str>> =
+                alerts.iter().map(|a| select::lower(&a.alert.id)).collect();
+            let listed: HashSet<&str> = lowered.iter().map(AsRef::as_ref).collect();
+            t.finish(&listed)
+        });
+        Digest {
+            as_of,
+            window,
+            selection,
+            alerts,
+            partners,
+            types,
+            totals,
+            reach,
+            daily: days.finish(),
+            history,
+        }
     }
 }
 
-fn place(alert: Alert, as_of: DateTime<Utc>, is_new: bool) -> DigestAlert {
-    let lower = |id: &Option<String>| id.as_deref().map(str::to_ascii_lowercase);
+fn place(
+    alert: Alert,
+    as_of: DateTime<Utc>,
+    is_new: bool,
+    keys: &mut Interner,
+    type_keys: &mut HashMap<Text, Text>,
+) -> DigestAlert {
+    let mut lower = |id: &Option<Text>| {
+        id.as_deref().map(|id| {
+            if id.bytes().any(|b| b.is_ascii_uppercase()) {
+                keys.text(&id.to_ascii_lowercase())
+            } else {
+                keys.text(id)
+            }
+        })
+    };
+    let partner = lower(&alert.reseller_tenant_id).map_or(Partner::Direct, Partner::Reseller);
+    let customer = lower(&alert.customer_tenant_id);
+    let subscription = lower(&alert.subscription_id);
+    let type_key = type_keys
+        .entry(alert.alert_type.clone())
+        .or_insert_with(|| keys.text(&alert_type::key(&alert.alert_type)))
+        .clone();
     let age = as_of - alert.detected;
     DigestAlert {
-        partner: lower(&alert.reseller_tenant_id).map_or(Partner::Direct, Partner::Reseller),
-        customer: lower(&alert.customer_tenant_id),
-        subscription: lower(&alert.subscription_id),
-        type_key: alert_type::key(&alert.alert_type),
+        partner,
+        customer,
+        subscription,
+        type_key,
         overdue: age > RESPONSE_TARGET,
         is_new,
         age,

@@ -1,6 +1,5 @@
 //! Which alerts the digest is about: each alert once, unresolved, not a test, in the window.
-
-use std::collections::HashMap;
+//! The rules are applied one alert at a time as they arrive (see [`super::Intake`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -42,27 +41,6 @@ impl Window {
     }
 }
 
-/// Keeps one copy per id (compared case-insensitively): the copy with the latest change wins,
-/// and on a tie the one received last. The order of first appearance is kept.
-pub fn dedupe(alerts: Vec<Alert>) -> (Vec<Alert>, usize) {
-    let mut position: HashMap<String, usize> = HashMap::with_capacity(alerts.len());
-    let mut kept: Vec<Alert> = Vec::with_capacity(alerts.len());
-    let mut duplicates = 0;
-    for alert in alerts {
-        let key = alert.id.to_lowercase();
-        if let Some(&i) = position.get(&key) {
-            duplicates += 1;
-            if alert.last_change() >= kept[i].last_change() {
-                kept[i] = alert;
-            }
-        } else {
-            position.insert(key, kept.len());
-            kept.push(alert);
-        }
-    }
-    (kept, duplicates)
-}
-
 /// Where an alert was sorted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bucket {
@@ -73,43 +51,76 @@ pub enum Bucket {
     InWindow,
 }
 
-/// Sorts out de-duplicated alerts; returns those in the window and the tally. `observe` sees
-/// every de-duplicated alert with its bucket.
-pub fn select(
-    alerts: Vec<Alert>,
-    window: Window,
-    include_test_alerts: bool,
-    mut observe: impl FnMut(&Alert, Bucket),
-) -> (Vec<Alert>, Selection) {
-    let read = alerts.len();
-    let (alerts, duplicates) = dedupe(alerts);
-    let mut tally = Selection {
-        read,
-        duplicates,
-        ..Selection::default()
-    };
-    let mut selected = Vec::with_capacity(alerts.len());
-    for alert in alerts {
-        let bucket = if alert.is_test && !include_test_alerts {
-            tally.test += 1;
+impl Selection {
+    /// The bucket of one alert, by the module's rules (test, then resolved, then the window).
+    pub fn bucket(alert: &Alert, window: Window, include_test_alerts: bool) -> Bucket {
+        if alert.is_test && !include_test_alerts {
             Bucket::Test
         } else if !alert.status.is_unresolved() {
-            tally.resolved += 1;
             Bucket::Resolved
         } else if alert.detected < window.start {
-            tally.older_than_window += 1;
             Bucket::OlderThanWindow
         } else if alert.detected > window.end {
-            tally.after_as_of += 1;
             Bucket::AfterAsOf
         } else {
-            tally.in_window += 1;
             Bucket::InWindow
-        };
-        observe(&alert, bucket);
-        if bucket == Bucket::InWindow {
-            selected.push(alert);
         }
     }
-    (selected, tally)
+
+    /// Counts (`up`) or uncounts an alert in `bucket`.
+    pub(super) fn count(&mut self, bucket: Bucket, up: bool) {
+        let counter = match bucket {
+            Bucket::Test => &mut self.test,
+            Bucket::Resolved => &mut self.resolved,
+            Bucket::OlderThanWindow => &mut self.older_than_window,
+            Bucket::AfterAsOf => &mut self.after_as_of,
+            Bucket::InWindow => &mut self.in_window,
+        };
+        if up {
+            *counter += 1;
+        } else {
+            *counter -= 1;
+        }
+    }
+}
+
+/// An alert id, lower-cased, as a 128-bit keyed hash: what de-duplication remembers of every
+/// alert it has seen, so that a million ids take 16 bytes each rather than a string each. Two
+/// different ids share a key with a probability of about n² / 2¹²⁹ (10⁻²⁷ for a million).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdKey([u64; 2]);
+
+/// Makes [`IdKey`]s; the keys are random per process, so nobody can choose colliding ids.
+#[derive(Debug, Default)]
+pub struct IdHasher([std::collections::hash_map::RandomState; 2]);
+
+impl IdHasher {
+    pub fn key(&self, id: &str) -> IdKey {
+        use std::hash::BuildHasher;
+        let lower = lower(id);
+        IdKey([
+            self.0[0].hash_one(lower.as_ref()),
+            self.0[1].hash_one(lower.as_ref()),
+        ])
+    }
+}
+
+/// `id` lower-cased as `str::to_lowercase` does, without a copy when it already is.
+pub fn lower(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.is_ascii() && !id.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(id)
+    } else {
+        std::borrow::Cow::Owned(id.to_lowercase())
+    }
+}
+
+/// Compares two ids as their lower-cased forms compare, without copies for ASCII ids.
+pub fn cmp_lower(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    } else {
+        a.to_lowercase().cmp(&b.to_lowercase())
+    }
 }

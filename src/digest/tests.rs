@@ -16,13 +16,12 @@ fn alert(id: &str, detected: DateTime<Utc>) -> Alert {
     Alert {
         id: id.to_owned(),
         display_name: None,
-        description: None,
-        alert_type: "CryptoMining".to_owned(),
+        alert_type: "CryptoMining".into(),
         status: Status::Active,
         severity: Severity::High,
         confidence: Confidence::High,
-        customer_tenant_id: Some("c1".to_owned()),
-        subscription_id: Some("s1".to_owned()),
+        customer_tenant_id: Some("c1".into()),
+        subscription_id: Some("s1".into()),
         reseller_tenant_id: None,
         catalog_offer_id: None,
         detected,
@@ -32,9 +31,8 @@ fn alert(id: &str, detected: DateTime<Utc>) -> Alert {
         resolved_on: None,
         resolved_by: None,
         is_test: false,
-        affected_resources: Vec::new(),
-        activity_logs: Vec::new(),
-        additional_details: std::collections::BTreeMap::new(),
+        last_activity: None,
+        details: crate::source::model::Detail::default(),
     }
 }
 
@@ -353,9 +351,9 @@ fn arb_alert() -> impl Strategy<Value = Alert> {
                     "X_New",
                 ][usize::from(ty)]
                 .into();
-                a.reseller_tenant_id = reseller.map(|r| format!("R{r}"));
-                a.customer_tenant_id = customer.map(|c| format!("C{c}"));
-                a.subscription_id = sub.map(|s| format!("S{s}"));
+                a.reseller_tenant_id = reseller.map(|r| format!("R{r}").into());
+                a.customer_tenant_id = customer.map(|c| format!("C{c}").into());
+                a.subscription_id = sub.map(|s| format!("S{s}").into());
                 a.severity = match severity {
                     0 => Severity::High,
                     1 => Severity::Medium,

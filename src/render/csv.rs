@@ -11,7 +11,9 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::digest::{Digest, DigestAlert, Partner};
+use crate::source::model::Details;
 use crate::source::names::Names;
+use crate::source::spill::{self, SpillFile};
 
 pub const ALERTS_HEADER: &[&str] = &[
     "digest_date",
@@ -101,69 +103,94 @@ fn name_cell(names: &Names, id: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// Writes `alerts.csv`: every unresolved alert in the window, in digest order.
+/// Writes `alerts.csv`: every unresolved alert in the window, in digest order, with the
+/// details of spilled alerts read back from `spill`.
 pub fn write_alerts<W: Write>(
     out: W,
     digest: &Digest,
     digest_date: &str,
     names: &Names,
+    spill: Option<&SpillFile>,
 ) -> anyhow::Result<()> {
     let mut w = writer(out)?;
     w.write_record(ALERTS_HEADER)?;
+    let mut line = Line::default();
     for a in &digest.alerts {
-        w.write_record(
-            alert_record(a, digest_date, names)
-                .iter()
-                .map(String::as_bytes),
-        )?;
+        let details = spill::load(spill, &a.alert.details)?;
+        line.fill(a, &details, digest_date, names);
+        w.write_record(line.cells())?;
     }
     w.flush()?;
     Ok(())
 }
 
-fn alert_record(a: &DigestAlert, digest_date: &str, names: &Names) -> Vec<String> {
-    let alert = &a.alert;
-    let opt = |v: &Option<String>| text_cell(v.as_deref().unwrap_or("")).into_owned();
-    let opt_time = |t: Option<DateTime<Utc>>| t.map(time).unwrap_or_default();
-    let ids: Vec<&str> = alert
-        .affected_resources
-        .iter()
-        .map(|r| r.resource_id.as_deref().unwrap_or(""))
-        .collect();
-    let types: Vec<&str> = alert
-        .affected_resources
-        .iter()
-        .map(|r| r.resource_type.as_deref().unwrap_or(""))
-        .collect();
-    vec![
-        digest_date.to_owned(),
-        text_cell(&alert.id).into_owned(),
-        text_cell(&alert.alert_type).into_owned(),
-        text_cell(&crate::digest::alert_type::label(&alert.alert_type)).into_owned(),
-        opt(&alert.display_name),
-        text_cell(alert.severity.as_str()).into_owned(),
-        text_cell(alert.confidence.as_str()).into_owned(),
-        text_cell(alert.status.as_str()).into_owned(),
-        channel(&a.partner).to_owned(),
-        text_cell(a.partner.key()).into_owned(),
-        name_cell(names, Some(a.partner.key()).filter(|k| !k.is_empty())),
-        opt(&a.customer),
-        name_cell(names, a.customer.as_deref()),
-        opt(&a.subscription),
-        name_cell(names, a.subscription.as_deref()),
-        opt(&alert.catalog_offer_id),
-        json_cell(&ids),
-        json_cell(&types),
-        time(alert.detected),
-        opt_time(alert.first_observed),
-        opt_time(alert.last_observed),
-        a.age.num_hours().max(0).to_string(),
-        a.overdue.to_string(),
-        alert.is_test.to_string(),
-        opt(&alert.description),
-        json_cell(&alert.additional_details),
-        String::new(),
-    ]
+/// One row of `alerts.csv`, its cells in reused buffers: a million rows need no allocation
+/// per cell.
+#[derive(Default)]
+struct Line {
+    cells: Vec<String>,
+}
+
+impl Line {
+    fn cells(&self) -> impl Iterator<Item = &[u8]> {
+        self.cells.iter().map(String::as_bytes)
+    }
+
+    fn fill(&mut self, a: &DigestAlert, details: &Details, digest_date: &str, names: &Names) {
+        use std::fmt::Write as _;
+        let alert = &a.alert;
+        self.cells.resize_with(ALERTS_HEADER.len(), String::new);
+        for cell in &mut self.cells {
+            cell.clear();
+        }
+        let ids: Vec<&str> = details
+            .affected_resources
+            .iter()
+            .map(|r| r.resource_id.as_deref().unwrap_or(""))
+            .collect();
+        let types: Vec<&str> = details
+            .affected_resources
+            .iter()
+            .map(|r| r.resource_type.as_deref().unwrap_or(""))
+            .collect();
+        let partner = Some(a.partner.key()).filter(|k| !k.is_empty());
+        let c = &mut self.cells;
+        c[0].push_str(digest_date);
+        c[1].push_str(&text_cell(&alert.id));
+        c[2].push_str(&text_cell(&alert.alert_type));
+        c[3].push_str(&text_cell(&crate::digest::alert_type::label(
+            &alert.alert_type,
+        )));
+        c[4].push_str(&text_cell(alert.display_name.as_deref().unwrap_or("")));
+        c[5].push_str(&text_cell(alert.severity.as_str()));
+        c[6].push_str(&text_cell(alert.confidence.as_str()));
+        c[7].push_str(&text_cell(alert.status.as_str()));
+        c[8].push_str(channel(&a.partner));
+        c[9].push_str(&text_cell(a.partner.key()));
+        c[10].push_str(&name_cell(names, partner));
+        c[11].push_str(&text_cell(a.customer.as_deref().unwrap_or("")));
+        c[12].push_str(&name_cell(names, a.customer.as_deref()));
+        c[13].push_str(&text_cell(a.subscription.as_deref().unwrap_or("")));
+        c[14].push_str(&name_cell(names, a.subscription.as_deref()));
+        c[15].push_str(&text_cell(alert.catalog_offer_id.as_deref().unwrap_or("")));
+        c[16].push_str(&json_cell(&ids));
+        c[17].push_str(&json_cell(&types));
+        push_time(&mut c[18], Some(alert.detected));
+        push_time(&mut c[19], alert.first_observed);
+        push_time(&mut c[20], alert.last_observed);
+        let _ = write!(c[21], "{}", a.age.num_hours().max(0));
+        let _ = write!(c[22], "{}", a.overdue);
+        let _ = write!(c[23], "{}", alert.is_test);
+        c[24].push_str(&text_cell(details.description.as_deref().unwrap_or("")));
+        c[25].push_str(&json_cell(&details.additional_details));
+        // c[26], the decision, stays empty.
+    }
+}
+
+fn push_time(cell: &mut String, t: Option<DateTime<Utc>>) {
+    if let Some(t) = t {
+        cell.push_str(&time(t));
+    }
 }
 
 /// JSON text for list and map cells, so a script can read them back unambiguously; empty

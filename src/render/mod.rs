@@ -1,5 +1,6 @@
 //! Rendering: the digest becomes a plain view model, then HTML and text from templates and the
-//! two CSV reports. Every function here is pure: bytes in memory, no I/O.
+//! two CSV reports. Rendering writes to what it is given (the CSVs stream to any `Write`) and
+//! reads no file itself, but for alert details spilled to disk (see [`hold_listed`]).
 
 pub mod csv;
 pub mod display;
@@ -11,14 +12,19 @@ pub mod view;
 pub use view::{Attachments, Context, Limits, View};
 
 use crate::digest::Digest;
+use crate::source::model::Detail;
+use crate::source::spill::{self, SpillFile};
 
-/// The four reports of one run, ready to write and attach.
+/// The reports of one run the email is made of: the view, HTML and text, and the CSVs it
+/// attaches (the CSVs are streamed to the run folder first; see [`csv`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reports {
     pub view: View,
     pub html: String,
     pub text: String,
+    /// `alerts.csv` when attached, else empty.
     pub alerts_csv: Vec<u8>,
+    /// `summary.csv` when attached, else empty.
     pub summary_csv: Vec<u8>,
     /// Which CSVs go into the email (all of them are written to the run folder).
     pub attachments: Attachments,
@@ -32,17 +38,44 @@ pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
 /// Gmail clips messages whose HTML passes ~102 KB; the digest's HTML stays under this.
 pub const HTML_BUDGET: usize = 90_000;
 
-/// Renders every report of `digest`.
-pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
-    let date = ctx.digest_date.format("%Y-%m-%d").to_string();
-    let mut alerts_csv = Vec::new();
-    csv::write_alerts(&mut alerts_csv, digest, &date, ctx.names)?;
-    let mut summary_csv = Vec::new();
-    csv::write_summary(&mut summary_csv, digest, &date, ctx.names)?;
-    let attachments =
-        Attachments::fitting(alerts_csv.len(), summary_csv.len(), MAX_ATTACHMENT_BYTES);
+/// Brings the details of the alerts the email may list ([`view::listable`]) back into memory
+/// from the spill file; the others stay there for the CSV.
+pub fn hold_listed(digest: &mut Digest, spill: Option<&SpillFile>) -> std::io::Result<()> {
+    for i in view::listable(digest) {
+        let details = &mut digest.alerts[i].alert.details;
+        if let Detail::Spilled { .. } = details {
+            let held = spill::load(spill, details)?.into_owned();
+            *details = Detail::Held(Box::new(held));
+        }
+    }
+    Ok(())
+}
+
+/// Renders the email's reports of `digest`, given the CSVs' sizes and, for those that fit the
+/// attachment limit, their bytes (`csv_bytes` reads them).
+pub fn render(
+    digest: &Digest,
+    ctx: &Context<'_>,
+    csv_sizes: (usize, usize),
+    csv_bytes: impl Fn(&str) -> std::io::Result<Vec<u8>>,
+) -> anyhow::Result<Reports> {
+    let started = std::time::Instant::now();
+    let attachments = Attachments::fitting(csv_sizes.0, csv_sizes.1, MAX_ATTACHMENT_BYTES);
     let (view, html) = fit_html(digest, ctx, attachments)?;
     let text = text::render(&view)?;
+    tracing::info!(
+        html_ms = millis(started.elapsed()),
+        html_bytes = html.len(),
+        "reports rendered"
+    );
+    let alerts_csv = match attachments.alerts_csv {
+        Some(_) => csv_bytes("alerts.csv")?,
+        None => Vec::new(),
+    };
+    let summary_csv = match attachments.summary_csv {
+        Some(_) => csv_bytes("summary.csv")?,
+        None => Vec::new(),
+    };
     Ok(Reports {
         view,
         html,
@@ -51,6 +84,10 @@ pub fn render(digest: &Digest, ctx: &Context<'_>) -> anyhow::Result<Reports> {
         summary_csv,
         attachments,
     })
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Lists as many alerts as fit the HTML budget, up to [`Limits::FULL`]. Rows vary in size

@@ -5,11 +5,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::Collected;
-use super::page::parse_page;
+use super::model::{Alert, Interner};
+use super::page::parse_page_with;
 
 /// Reads every page at `path`. A folder is read in natural name order (`page-2` before
 /// `page-10`), taking only `*.json` files.
 pub fn collect(path: &Path) -> anyhow::Result<Collected> {
+    let mut alerts = Vec::new();
+    let mut collected = collect_into(path, &mut |alert| alerts.push(alert))?;
+    collected.alerts = alerts;
+    Ok(collected)
+}
+
+/// [`collect`] into `sink`, one file at a time.
+pub fn collect_into(path: &Path, sink: &mut dyn FnMut(Alert)) -> anyhow::Result<Collected> {
     let meta = std::fs::metadata(path)
         .with_context(|| format!("cannot read the alerts source {}", path.display()))?;
     let files = if meta.is_dir() {
@@ -24,12 +33,18 @@ pub fn collect(path: &Path) -> anyhow::Result<Collected> {
 
     let started = std::time::Instant::now();
     let mut collected = Collected::default();
+    let mut interner = Interner::default();
     for file in files {
         let bytes =
             std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        let page = parse_page(&bytes, &file.display().to_string())?;
+        let page = parse_page_with(&bytes, &file.display().to_string(), &mut interner)?;
         collected.bytes += bytes.len() as u64;
-        collected.add_page(page);
+        drop(bytes);
+        collected.pages += 1;
+        collected.set_aside.extend(page.set_aside);
+        for alert in page.alerts {
+            sink(alert);
+        }
     }
     collected.elapsed = started.elapsed();
     Ok(collected)

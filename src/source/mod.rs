@@ -6,13 +6,15 @@ pub mod graph;
 pub mod model;
 pub mod names;
 pub mod page;
+pub mod spill;
 
 pub use model::Alert;
 pub use page::SetAside;
 
 use crate::config::SourceConfig;
 
-/// Everything a source produced: the alerts in the order received and what was set aside.
+/// Everything a source produced: the alerts in the order received (none when they went to a
+/// sink, see [`collect_into`]) and what was set aside.
 #[derive(Debug, Default)]
 pub struct Collected {
     pub alerts: Vec<Alert>,
@@ -23,14 +25,6 @@ pub struct Collected {
     /// Response bytes read (network sources).
     pub bytes: u64,
     pub elapsed: std::time::Duration,
-}
-
-impl Collected {
-    pub fn add_page(&mut self, page: page::Page) {
-        self.pages += 1;
-        self.alerts.extend(page.alerts);
-        self.set_aside.extend(page.set_aside);
-    }
 }
 
 /// Why collection failed, and whether retrying later can help.
@@ -54,11 +48,23 @@ impl SourceError {
 
 /// Reads all alerts from the configured source.
 pub async fn collect(source: &SourceConfig) -> Result<Collected, SourceError> {
+    let mut alerts = Vec::new();
+    let mut collected = collect_into(source, &mut |alert| alerts.push(alert)).await?;
+    collected.alerts = alerts;
+    Ok(collected)
+}
+
+/// Reads all alerts from the configured source into `sink`, in the order received, one page
+/// at a time: no more than a page or two is ever held here.
+pub async fn collect_into(
+    source: &SourceConfig,
+    sink: &mut (dyn FnMut(Alert) + Send),
+) -> Result<Collected, SourceError> {
     match source {
-        SourceConfig::File { path } => file::collect(path).map_err(SourceError::File),
+        SourceConfig::File { path } => file::collect_into(path, sink).map_err(SourceError::File),
         SourceConfig::Graph(config) => {
             let http = graph::Http::new(graph::http_settings(config))?;
-            Ok(graph::collect(config, &http).await?)
+            Ok(graph::collect_into(config, &http, sink).await?)
         }
     }
 }

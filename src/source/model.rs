@@ -1,51 +1,99 @@
 //! The `partnerSecurityAlert` resource, parsed tolerantly: the service adds enum members and
 //! fields without notice, and its own samples send booleans as strings.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
+/// Text that repeats across alerts (tenant, subscription and type ids, titles), shared rather
+/// than copied: a million alerts name a few thousand tenants.
+pub type Text = Arc<str>;
+
 /// One alert as the digest sees it: validated, with evolvable enums kept as raw text when unknown.
+/// The digest sorts, groups and compares on these fields; the long free text the reports show
+/// (description, affected resources, additional details) is in [`Alert::details`], which the
+/// collector may move out of memory (see [`super::spill`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alert {
     pub id: String,
-    pub display_name: Option<String>,
-    pub description: Option<String>,
+    pub display_name: Option<Text>,
     /// Raw API value; an open set, compared case-insensitively.
-    pub alert_type: String,
+    pub alert_type: Text,
     pub status: Status,
     pub severity: Severity,
     pub confidence: Confidence,
-    pub customer_tenant_id: Option<String>,
-    pub subscription_id: Option<String>,
-    pub reseller_tenant_id: Option<String>,
-    pub catalog_offer_id: Option<String>,
+    pub customer_tenant_id: Option<Text>,
+    pub subscription_id: Option<Text>,
+    pub reseller_tenant_id: Option<Text>,
+    pub catalog_offer_id: Option<Text>,
     pub detected: DateTime<Utc>,
     pub first_observed: Option<DateTime<Utc>>,
     pub last_observed: Option<DateTime<Utc>>,
     pub resolved_reason: Option<ResolvedReason>,
     pub resolved_on: Option<DateTime<Utc>>,
-    pub resolved_by: Option<String>,
+    pub resolved_by: Option<Text>,
     pub is_test: bool,
-    pub affected_resources: Vec<AffectedResource>,
-    pub activity_logs: Vec<ActivityLog>,
-    pub additional_details: BTreeMap<String, String>,
+    /// The latest `updatedDateTime` of the status history (`activityLogs`), which the digest
+    /// uses only to tell which of two copies of an alert is the more recent.
+    pub last_activity: Option<DateTime<Utc>>,
+    pub details: Detail,
 }
 
 impl Alert {
     /// The latest moment this copy of the alert speaks of; when the same alert arrives twice,
     /// the copy with the later moment is the more recent observation.
     pub fn last_change(&self) -> DateTime<Utc> {
-        let logs = self.activity_logs.iter().filter_map(|l| l.updated);
-        [Some(self.detected), self.last_observed, self.resolved_on]
-            .into_iter()
-            .flatten()
-            .chain(logs)
-            .max()
-            .unwrap_or(self.detected)
+        [
+            Some(self.detected),
+            self.last_observed,
+            self.resolved_on,
+            self.last_activity,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(self.detected)
+    }
+}
+
+/// The long free text of an alert: shown in `alerts.csv` for every alert, and in the email
+/// for the few it lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Details {
+    pub description: Option<String>,
+    pub affected_resources: Vec<AffectedResource>,
+    pub additional_details: BTreeMap<String, String>,
+}
+
+/// Where an alert's [`Details`] are: in memory, or in the run's spill file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    Held(Box<Details>),
+    /// Written to the spill file at `offset`, `len` bytes (see [`super::spill`]).
+    Spilled {
+        offset: u64,
+        len: u32,
+    },
+}
+
+impl Default for Detail {
+    fn default() -> Self {
+        Self::Held(Box::default())
+    }
+}
+
+impl Detail {
+    /// The details when they are in memory.
+    pub fn held(&self) -> Option<&Details> {
+        match self {
+            Self::Held(details) => Some(details),
+            Self::Spilled { .. } => None,
+        }
     }
 }
 
@@ -58,12 +106,59 @@ pub struct AffectedResource {
     pub resource_type: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActivityLog {
-    pub status_from: Option<String>,
-    pub status_to: Option<String>,
-    pub updated_by: Option<String>,
-    pub updated: Option<DateTime<Utc>>,
+/// Shares repeated text between alerts (see [`Text`]).
+#[derive(Debug, Default)]
+pub struct Interner {
+    known: HashSet<Text, std::hash::BuildHasherDefault<FastHasher>>,
+}
+
+/// FNV-1a over 8-byte words: the interner's keys are short ids the service sends, hashed a few
+/// times per alert, and need no protection from chosen collisions (a collision costs a
+/// comparison, not a wrong answer).
+#[derive(Debug, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl Default for FastHasher {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        let x = self.0;
+        (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (x >> 32)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            self.0 = (self.0 ^ word)
+                .wrapping_mul(0x0100_0000_01b3)
+                .rotate_left(23);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl Interner {
+    pub fn text(&mut self, value: &str) -> Text {
+        if let Some(text) = self.known.get(value) {
+            return Arc::clone(text);
+        }
+        let text: Text = Arc::from(value);
+        self.known.insert(Arc::clone(&text));
+        text
+    }
+
+    fn non_empty(&mut self, value: Option<Cow<'_, str>>) -> Option<Text> {
+        value
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| self.text(&v))
+    }
 }
 
 /// Declares an evolvable Graph enum: the known members, plus `Unknown(raw)` for anything else,
@@ -148,124 +243,140 @@ pub enum RecordError {
     BadDetected(String),
 }
 
-/// Parses one record of a page. Wrong types for known fields and unparsable detection times
-/// set the record aside; other timestamps that do not parse are dropped to `None`, since the
-/// digest can still place the alert by its detection time.
+/// Parses one record of a page, details in memory. Wrong types for known fields and unparsable
+/// detection times set the record aside; other timestamps that do not parse are dropped to
+/// `None`, since the digest can still place the alert by its detection time.
 pub fn parse_alert(json: &str) -> Result<Alert, RecordError> {
-    let raw: RawAlert =
-        serde_json::from_str(json).map_err(|e| RecordError::Shape(e.to_string()))?;
-    raw.validate()
+    parse_alert_with(json, &mut Interner::default())
 }
 
+/// [`parse_alert`], sharing repeated text through `interner`.
+pub fn parse_alert_with(json: &str, interner: &mut Interner) -> Result<Alert, RecordError> {
+    let raw: RawAlert =
+        serde_json::from_str(json).map_err(|e| RecordError::Shape(e.to_string()))?;
+    raw.validate(interner)
+}
+
+/// The record as sent; strings borrow from the page unless they hold escapes.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawAlert {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    display_name: Option<String>,
+struct RawAlert<'a> {
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    display_name: Option<Cow<'a, str>>,
     #[serde(default)]
     description: Option<String>,
-    #[serde(default)]
-    alert_type: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    severity: Option<String>,
-    #[serde(default)]
-    confidence_level: Option<String>,
-    #[serde(default)]
-    customer_tenant_id: Option<String>,
-    #[serde(default)]
-    subscription_id: Option<String>,
-    #[serde(default)]
-    value_added_reseller_tenant_id: Option<String>,
-    #[serde(default)]
-    catalog_offer_id: Option<String>,
-    #[serde(default)]
-    detected_date_time: Option<String>,
-    #[serde(default)]
-    first_observed_date_time: Option<String>,
-    #[serde(default)]
-    last_observed_date_time: Option<String>,
-    #[serde(default)]
-    resolved_reason: Option<String>,
-    #[serde(default)]
-    resolved_on_date_time: Option<String>,
-    #[serde(default)]
-    resolved_by: Option<String>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    alert_type: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    status: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    severity: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    confidence_level: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    customer_tenant_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    subscription_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    value_added_reseller_tenant_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    catalog_offer_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    detected_date_time: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    first_observed_date_time: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    last_observed_date_time: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    resolved_reason: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    resolved_on_date_time: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    resolved_by: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     is_test: Option<bool>,
     #[serde(default)]
     affected_resources: Option<Vec<AffectedResource>>,
-    #[serde(default)]
-    activity_logs: Option<Vec<RawActivityLog>>,
+    #[serde(default, borrow)]
+    activity_logs: Option<Vec<RawActivityLog<'a>>>,
     #[serde(default)]
     additional_details: Option<BTreeMap<String, Option<String>>>,
 }
 
+/// Of the status history only the time counts (see [`Alert::last_activity`]); the other
+/// members are still checked for their types.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawActivityLog {
-    #[serde(default)]
-    status_from: Option<String>,
-    #[serde(default)]
-    status_to: Option<String>,
-    #[serde(default)]
-    updated_by: Option<String>,
-    #[serde(default)]
-    updated_date_time: Option<String>,
+struct RawActivityLog<'a> {
+    #[serde(default, borrow, deserialize_with = "borrowed", rename = "statusFrom")]
+    _status_from: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed", rename = "statusTo")]
+    _status_to: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed", rename = "updatedBy")]
+    _updated_by: Option<Cow<'a, str>>,
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "borrowed",
+        rename = "updatedDateTime"
+    )]
+    updated_date_time: Option<Cow<'a, str>>,
 }
 
-impl RawAlert {
-    fn validate(self) -> Result<Alert, RecordError> {
-        let id = non_empty(self.id).ok_or(RecordError::MissingId)?;
+impl RawAlert<'_> {
+    fn validate(self, interner: &mut Interner) -> Result<Alert, RecordError> {
+        let id = self
+            .id
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(RecordError::MissingId)?
+            .into_owned();
         let detected_raw = self
             .detected_date_time
             .ok_or(RecordError::MissingDetected)?;
-        let detected = parse_time(&detected_raw).ok_or(RecordError::BadDetected(detected_raw))?;
-        let opt_time = |v: Option<String>| v.as_deref().and_then(parse_time);
+        let detected = parse_time(&detected_raw)
+            .ok_or_else(|| RecordError::BadDetected(detected_raw.into_owned()))?;
+        let opt_time = |v: Option<Cow<'_, str>>| v.as_deref().and_then(parse_time);
+        let unknown = || Cow::Borrowed("unknownFutureValue");
         Ok(Alert {
             id,
-            display_name: non_empty(self.display_name),
-            description: non_empty(self.description),
-            alert_type: non_empty(self.alert_type).unwrap_or_else(|| "unknown".to_owned()),
-            status: Status::from_raw(self.status.as_deref().unwrap_or("unknownFutureValue")),
-            severity: Severity::from_raw(self.severity.as_deref().unwrap_or("unknownFutureValue")),
-            confidence: Confidence::from_raw(
-                self.confidence_level
-                    .as_deref()
-                    .unwrap_or("unknownFutureValue"),
-            ),
-            customer_tenant_id: non_empty(self.customer_tenant_id),
-            subscription_id: non_empty(self.subscription_id),
-            reseller_tenant_id: non_empty(self.value_added_reseller_tenant_id),
-            catalog_offer_id: non_empty(self.catalog_offer_id),
+            display_name: interner.non_empty(self.display_name),
+            alert_type: interner
+                .non_empty(self.alert_type)
+                .unwrap_or_else(|| interner.text("unknown")),
+            status: Status::from_raw(&self.status.unwrap_or_else(unknown)),
+            severity: Severity::from_raw(&self.severity.unwrap_or_else(unknown)),
+            confidence: Confidence::from_raw(&self.confidence_level.unwrap_or_else(unknown)),
+            customer_tenant_id: interner.non_empty(self.customer_tenant_id),
+            subscription_id: interner.non_empty(self.subscription_id),
+            reseller_tenant_id: interner.non_empty(self.value_added_reseller_tenant_id),
+            catalog_offer_id: interner.non_empty(self.catalog_offer_id),
             detected,
             first_observed: opt_time(self.first_observed_date_time),
             last_observed: opt_time(self.last_observed_date_time),
-            resolved_reason: non_empty(self.resolved_reason).map(|r| ResolvedReason::from_raw(&r)),
+            resolved_reason: self
+                .resolved_reason
+                .filter(|r| !r.trim().is_empty())
+                .map(|r| ResolvedReason::from_raw(&r)),
             resolved_on: opt_time(self.resolved_on_date_time),
-            resolved_by: non_empty(self.resolved_by),
+            resolved_by: interner.non_empty(self.resolved_by),
             is_test: self.is_test.unwrap_or(false),
-            affected_resources: self.affected_resources.unwrap_or_default(),
-            activity_logs: self
+            last_activity: self
                 .activity_logs
                 .unwrap_or_default()
-                .into_iter()
-                .map(|l| ActivityLog {
-                    status_from: non_empty(l.status_from),
-                    status_to: non_empty(l.status_to),
-                    updated_by: non_empty(l.updated_by),
-                    updated: l.updated_date_time.as_deref().and_then(parse_time),
-                })
-                .collect(),
-            additional_details: self
-                .additional_details
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, v.unwrap_or_default()))
-                .collect(),
+                .iter()
+                .filter_map(|l| l.updated_date_time.as_deref().and_then(parse_time))
+                .max(),
+            details: Detail::Held(Box::new(Details {
+                description: non_empty(self.description),
+                affected_resources: self.affected_resources.unwrap_or_default(),
+                additional_details: self
+                    .additional_details
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.unwrap_or_default()))
+                    .collect(),
+            })),
         })
     }
 }
@@ -279,6 +390,37 @@ pub fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// An optional string, borrowed from the page when it holds no escapes (serde's own `Cow`
+/// support borrows only outside an `Option`). `null` is `None`; another type is an error.
+fn borrowed<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> de::Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    deserializer.deserialize_option(Text)
 }
 
 /// `isTest` arrives as `true`, `"false"`, `"False"`, `1`…; anything else is a wrong type.
@@ -368,7 +510,7 @@ mod tests {
                "resolvedReason":null,"catalogOfferId":null,"valueAddedResellerTenantId":null"#,
         ))
         .unwrap();
-        assert!(alert.affected_resources.is_empty());
+        assert!(alert.details.held().unwrap().affected_resources.is_empty());
         assert!(alert.reseller_tenant_id.is_none());
         assert!(alert.resolved_reason.is_none());
     }

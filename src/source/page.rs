@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::model::{Alert, RecordError, parse_alert};
+use super::model::{Alert, Interner, RecordError, parse_alert_with};
 
 /// A page, parsed: the alerts it holds, the records set aside, and the link to the next page.
 #[derive(Debug, Default)]
@@ -49,24 +49,74 @@ struct GraphPage<'a> {
 
 /// Parses a page. `label` names it in errors and set-aside reports.
 pub fn parse_page(bytes: &[u8], label: &str) -> Result<Page, PageError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    parse_page_with(bytes, label, &mut Interner::default())
+}
+
+/// [`parse_page`], sharing repeated text through `interner`.
+pub fn parse_page_with(
+    bytes: &[u8],
+    label: &str,
+    interner: &mut Interner,
+) -> Result<Page, PageError> {
+    let split = split_page(bytes, label)?;
+    // split_page found the page to be UTF-8 JSON.
+    let text = std::str::from_utf8(bytes).unwrap_or_default();
+    Ok(parse_records(text, split, label, interner))
+}
+
+/// A page's records, as byte ranges of its body, and its next link: what the first, quick pass
+/// over a page finds (it checks the JSON but builds nothing), so that the next page can be
+/// requested before the records are parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Split {
+    pub records: Vec<std::ops::Range<usize>>,
+    pub next_link: Option<String>,
+}
+
+/// The first pass over a page (see [`Split`]).
+pub fn split_page(whole: &[u8], label: &str) -> Result<Split, PageError> {
+    let bytes = whole.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(whole);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    let parsed = if first == Some(&b'[') {
-        serde_json::from_slice::<Vec<&RawValue>>(bytes).map(|value| GraphPage {
+    // Checked as UTF-8 once here, so the JSON reader need not check each string; a page that
+    // is not UTF-8 goes to the byte reader for its error and position.
+    let parsed = match (std::str::from_utf8(bytes), first == Some(&b'[')) {
+        (Ok(text), true) => serde_json::from_str::<Vec<&RawValue>>(text).map(|value| GraphPage {
             value,
             next_link: None,
-        })
-    } else {
-        serde_json::from_slice::<GraphPage>(bytes)
+        }),
+        (Ok(text), false) => serde_json::from_str::<GraphPage>(text),
+        (Err(_), true) => serde_json::from_slice::<Vec<&RawValue>>(bytes).map(|value| GraphPage {
+            value,
+            next_link: None,
+        }),
+        (Err(_), false) => serde_json::from_slice::<GraphPage>(bytes),
     };
     let raw = parsed.map_err(|e| page_error(bytes, label, &e))?;
-
-    let mut page = Page {
+    let base = whole.as_ptr() as usize;
+    Ok(Split {
+        records: raw
+            .value
+            .iter()
+            .map(|r| {
+                let start = r.get().as_ptr() as usize - base;
+                start..start + r.get().len()
+            })
+            .collect(),
         next_link: raw.next_link.filter(|l| !l.is_empty()),
-        ..Page::default()
+    })
+}
+
+/// The second pass: parses each record of `split` (ranges of `text`, the page that
+/// [`split_page`] read); a record that cannot be understood is set aside with its position.
+pub fn parse_records(text: &str, split: Split, label: &str, interner: &mut Interner) -> Page {
+    let mut page = Page {
+        alerts: Vec::with_capacity(split.records.len()),
+        set_aside: Vec::new(),
+        next_link: split.next_link,
     };
-    for (index, record) in raw.value.into_iter().enumerate() {
-        match parse_alert(record.get()) {
+    for (index, range) in split.records.into_iter().enumerate() {
+        let record = text.get(range).unwrap_or_default();
+        match parse_alert_with(record, interner) {
             Ok(alert) => page.alerts.push(alert),
             Err(reason) => page.set_aside.push(SetAside {
                 page: label.to_owned(),
@@ -76,15 +126,15 @@ pub fn parse_page(bytes: &[u8], label: &str) -> Result<Page, PageError> {
             }),
         }
     }
-    Ok(page)
+    page
 }
 
-fn readable_id(record: &RawValue) -> Option<String> {
+fn readable_id(record: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct IdOnly {
         id: Option<serde_json::Value>,
     }
-    let id = serde_json::from_str::<IdOnly>(record.get()).ok()?.id?;
+    let id = serde_json::from_str::<IdOnly>(record).ok()?.id?;
     match id {
         serde_json::Value::String(s) => Some(s),
         serde_json::Value::Number(n) => Some(n.to_string()),

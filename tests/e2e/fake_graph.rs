@@ -1366,7 +1366,9 @@ pub fn directory(n: usize, seed: u64, reference: DateTime<Utc>) -> Vec<(String, 
 ///
 /// Unresolved alerts detected after `as_of` are in none of them (only in `total`); with `as_of`
 /// at or after the generator's `reference` there are none. `customers_in_window` counts the
-/// distinct `customerTenantId`s (lower-cased) of the `unresolved_in_window` alerts.
+/// distinct `customerTenantId`s (lower-cased) of the `unresolved_in_window` alerts,
+/// `subscriptions_in_window` their distinct `subscriptionId`s, and `partners_in_window` their
+/// distinct `valueAddedResellerTenantId`s, with "no reseller" (direct customers) counting as one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Truth {
     pub total: usize,
@@ -1375,6 +1377,8 @@ pub struct Truth {
     pub unresolved_in_window: usize,
     pub unresolved_older: usize,
     pub customers_in_window: usize,
+    pub subscriptions_in_window: usize,
+    pub partners_in_window: usize,
 }
 
 /// Counts [`Truth`] over `alerts` (see there for the rules).
@@ -1411,7 +1415,11 @@ pub fn truth_of(
             is_test,
             alert.status,
             &alert.detected_date_time,
-            alert.customer_tenant_id,
+            [
+                alert.customer_tenant_id,
+                alert.subscription_id,
+                alert.value_added_reseller_tenant_id.unwrap_or_default(),
+            ],
         );
     }
     tally.finish()
@@ -1419,7 +1427,8 @@ pub fn truth_of(
 
 struct Tally {
     truth: Truth,
-    customers: HashSet<String>,
+    /// Customers, subscriptions and partners (resellers, "" for direct) in the window.
+    reach: [HashSet<String>; 3],
     start: DateTime<Utc>,
     as_of: DateTime<Utc>,
     include_test: bool,
@@ -1429,7 +1438,7 @@ impl Tally {
     fn new(as_of: DateTime<Utc>, window_days: i64, include_test: bool) -> Self {
         Self {
             truth: Truth::default(),
-            customers: HashSet::new(),
+            reach: Default::default(),
             start: as_of - TimeDelta::hours(24 * window_days),
             as_of,
             include_test,
@@ -1446,11 +1455,18 @@ impl Tally {
             is_test,
             alert["status"].as_str().unwrap_or_default(),
             alert["detectedDateTime"].as_str().unwrap_or_default(),
-            alert["customerTenantId"].as_str().unwrap_or_default(),
+            [
+                alert["customerTenantId"].as_str().unwrap_or_default(),
+                alert["subscriptionId"].as_str().unwrap_or_default(),
+                alert["valueAddedResellerTenantId"]
+                    .as_str()
+                    .unwrap_or_default(),
+            ],
         );
     }
 
-    fn count(&mut self, is_test: bool, status: &str, detected: &str, customer: &str) {
+    /// `ids`: customer, subscription and reseller tenant id ("" when absent).
+    fn count(&mut self, is_test: bool, status: &str, detected: &str, ids: [&str; 3]) {
         self.truth.total += 1;
         if is_test && !self.include_test {
             self.truth.test += 1;
@@ -1464,7 +1480,9 @@ impl Tally {
                 // after as_of: in no counter
             } else if detected >= self.start {
                 self.truth.unresolved_in_window += 1;
-                self.customers.insert(customer.to_ascii_lowercase());
+                for (set, id) in self.reach.iter_mut().zip(ids) {
+                    set.insert(id.to_ascii_lowercase());
+                }
             } else {
                 self.truth.unresolved_older += 1;
             }
@@ -1472,7 +1490,10 @@ impl Tally {
     }
 
     fn finish(mut self) -> Truth {
-        self.truth.customers_in_window = self.customers.len();
+        let [customers, subscriptions, partners] = self.reach.map(|set| set.len());
+        self.truth.customers_in_window = customers;
+        self.truth.subscriptions_in_window = subscriptions;
+        self.truth.partners_in_window = partners;
         self.truth
     }
 }

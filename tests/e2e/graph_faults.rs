@@ -182,6 +182,8 @@ to = ["secops@partner.example"]
         format!("in_window={}", truth.unresolved_in_window),
         format!("older_than_window={}", truth.unresolved_older),
         format!("customers={}", truth.customers_in_window),
+        format!("subscriptions={}", truth.subscriptions_in_window),
+        format!("partners={}", truth.partners_in_window),
         "duplicates=0".to_owned(),
         "set_aside=0".to_owned(),
     ] {

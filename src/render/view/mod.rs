@@ -318,20 +318,53 @@ impl View {
 
 /// The overdue alerts, oldest first, at most `max`; and how many there are in all.
 fn overdue(digest: &Digest, ctx: &Context<'_>, max: usize) -> (Vec<AlertLine>, usize) {
-    let mut overdue: Vec<&DigestAlert> = digest.alerts.iter().filter(|a| a.overdue).collect();
-    let total = overdue.len();
-    overdue.sort_by(|a, b| {
-        a.alert
-            .detected
-            .cmp(&b.alert.detected)
-            .then_with(|| a.alert.severity.rank().cmp(&b.alert.severity.rank()))
-    });
-    let lines = overdue
+    let (oldest, total) = oldest_overdue(digest, max);
+    let lines = oldest
         .into_iter()
-        .take(max)
-        .map(|a| alert_line(a, ctx))
+        .map(|i| alert_line(&digest.alerts[i], ctx))
         .collect();
     (lines, total)
+}
+
+/// The `max` oldest overdue alerts (by detection, then severity, then digest order), as
+/// indexes into the digest's alerts; and how many are overdue in all. Only the `max` are
+/// sorted: the email lists ten however many there are.
+fn oldest_overdue(digest: &Digest, max: usize) -> (Vec<usize>, usize) {
+    let mut overdue: Vec<usize> = (0..digest.alerts.len())
+        .filter(|&i| digest.alerts[i].overdue)
+        .collect();
+    let total = overdue.len();
+    let order = |&a: &usize, &b: &usize| {
+        let (x, y) = (&digest.alerts[a].alert, &digest.alerts[b].alert);
+        x.detected
+            .cmp(&y.detected)
+            .then_with(|| x.severity.rank().cmp(&y.severity.rank()))
+            .then(a.cmp(&b))
+    };
+    if max == 0 {
+        overdue.clear();
+    } else if overdue.len() > max {
+        overdue.select_nth_unstable_by(max - 1, order);
+        overdue.truncate(max);
+    }
+    overdue.sort_unstable_by(order);
+    (overdue, total)
+}
+
+/// Every alert the email may list, as indexes into the digest's alerts: the drill-down's
+/// first [`MAX_LISTED_ALERTS`], the oldest [`MAX_LISTED_OVERDUE`] overdue and the first new
+/// ones. Only these need their details in memory (see [`crate::render::hold_listed`]).
+pub fn listable(digest: &Digest) -> Vec<usize> {
+    let mut listed: Vec<usize> = (0..digest.alerts.len().min(MAX_LISTED_ALERTS)).collect();
+    listed.extend(oldest_overdue(digest, MAX_LISTED_OVERDUE).0);
+    listed.extend(
+        (0..digest.alerts.len())
+            .filter(|&i| digest.alerts[i].is_new)
+            .take(changes::MAX_LISTED),
+    );
+    listed.sort_unstable();
+    listed.dedup();
+    listed
 }
 
 /// The drill-down: the most urgent alerts (the first `max_listed` in digest order), shown in
@@ -501,12 +534,15 @@ fn id_or_unknown(id: Option<&str>) -> String {
 fn alert_line(a: &DigestAlert, ctx: &Context<'_>) -> AlertLine {
     let t = ctx.language.catalogue();
     let alert = &a.alert;
+    // The alerts the view lists have their details in memory (see [`listable`]).
+    let empty = crate::source::model::Details::default();
+    let details = alert.details.held().unwrap_or(&empty);
     let title = alert
         .display_name
         .as_deref()
-        .or(alert.description.as_deref())
+        .or(details.description.as_deref())
         .unwrap_or(t.no_title);
-    let mut resources = alert
+    let mut resources = details
         .affected_resources
         .iter()
         .filter_map(|r| r.resource_id.as_deref());

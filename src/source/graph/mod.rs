@@ -19,7 +19,8 @@ pub use http::{Http, HttpSettings};
 pub use token::{Credential, TokenSource};
 
 use super::Collected;
-use super::page::parse_page;
+use super::model::{Alert, Interner};
+use super::page::{Page, parse_page, parse_records, split_page};
 use crate::config::GraphConfig;
 
 /// The permission the digest needs; it never asks for more.
@@ -37,10 +38,29 @@ pub const SERVER_FILTER: &str = "status ne 'resolved'";
 
 /// Collects every alert, or fails.
 pub async fn collect(config: &GraphConfig, http: &Http) -> Result<Collected, GraphError> {
+    let mut alerts = Vec::new();
+    let mut collected = collect_into(config, http, &mut |alert| alerts.push(alert)).await?;
+    collected.alerts = alerts;
+    Ok(collected)
+}
+
+/// Collects every alert into `sink`, in the order received, or fails; the result holds the
+/// rest (records set aside, counters) and no alerts.
+///
+/// Pages overlap: as soon as a page is in and its next link known (a quick first pass over
+/// the JSON), its records are parsed on a blocking thread while this task hands the previous
+/// page's alerts to `sink` and requests the next page. At most one page is parsed at a time,
+/// and at most two pages' bodies and one page's alerts are held.
+pub async fn collect_into(
+    config: &GraphConfig,
+    http: &Http,
+    sink: &mut (dyn FnMut(Alert) + Send),
+) -> Result<Collected, GraphError> {
     let started = Instant::now();
     let tokens = token_source(config);
-    let work = collect_pages(config, http, &tokens);
-    let mut collected = tokio::time::timeout(config.deadline, work)
+    let mut collected = Collected::default();
+    let work = collect_pages(config, http, &tokens, &mut collected, sink);
+    tokio::time::timeout(config.deadline, work)
         .await
         .map_err(|_| GraphError::Deadline(config.deadline))??;
     collected.retries = http.retries();
@@ -48,7 +68,6 @@ pub async fn collect(config: &GraphConfig, http: &Http) -> Result<Collected, Gra
     collected.elapsed = started.elapsed();
     info!(
         pages = collected.pages,
-        alerts = collected.alerts.len(),
         retries = collected.retries,
         bytes = collected.bytes,
         elapsed_ms = u64::try_from(collected.elapsed.as_millis()).unwrap_or(u64::MAX),
@@ -57,18 +76,46 @@ pub async fn collect(config: &GraphConfig, http: &Http) -> Result<Collected, Gra
     Ok(collected)
 }
 
+type Parsing = tokio::task::JoinHandle<(Page, Interner)>;
+
+/// Waits for a page's parse and hands its alerts over.
+async fn hand_over(
+    parsing: Parsing,
+    collected: &mut Collected,
+    sink: &mut (dyn FnMut(Alert) + Send),
+) -> Result<Interner, GraphError> {
+    let (page, interner) = parsing
+        .await
+        .map_err(|e| GraphError::BadPage(format!("parsing a page failed: {e}")))?;
+    debug!(
+        page = collected.pages + 1,
+        alerts = page.alerts.len(),
+        "page read"
+    );
+    collected.pages += 1;
+    collected.set_aside.extend(page.set_aside);
+    for alert in page.alerts {
+        sink(alert);
+    }
+    Ok(interner)
+}
+
 async fn collect_pages(
     config: &GraphConfig,
     http: &Http,
     tokens: &TokenSource,
-) -> Result<Collected, GraphError> {
+    collected: &mut Collected,
+    sink: &mut (dyn FnMut(Alert) + Send),
+) -> Result<(), GraphError> {
     let mut filtered = config.server_filter;
     let mut guard = paging::Guard::new(&config.graph_url, config.max_pages);
     let mut url = first_page_url(config, filtered)?;
-    let mut collected = Collected::default();
+    let mut number = 0;
+    let mut parsing: Option<Parsing> = None;
+    let mut interner = Some(Interner::default());
     loop {
         guard.visit(&url)?;
-        let number = collected.pages + 1;
+        number += 1;
         let response = match get_page(http, tokens, &url).await {
             Err(GraphError::Rejected {
                 status: 400,
@@ -83,6 +130,7 @@ async fn collect_pages(
                 filtered = false;
                 url = first_page_url(config, false)?;
                 guard = paging::Guard::new(&config.graph_url, config.max_pages);
+                number = 0;
                 continue;
             }
             other => other?,
@@ -99,17 +147,28 @@ async fn collect_pages(
                 error::excerpt(&response.body)
             )));
         }
-        let page =
-            parse_page(&response.body, &label).map_err(|e| GraphError::BadPage(e.to_string()))?;
-        debug!(page = number, alerts = page.alerts.len(), "page read");
-        let next = page.next_link.clone();
-        collected.add_page(page);
+        let split =
+            split_page(&response.body, &label).map_err(|e| GraphError::BadPage(e.to_string()))?;
+        let next = split.next_link.clone();
+        if let Some(previous) = parsing.take() {
+            interner = Some(hand_over(previous, collected, sink).await?);
+        }
+        let mut words = interner.take().unwrap_or_default();
+        // split_page found the body to be UTF-8 JSON.
+        let body = String::from_utf8(response.body).unwrap_or_default();
+        parsing = Some(tokio::task::spawn_blocking(move || {
+            let page = parse_records(&body, split, &label, &mut words);
+            (page, words)
+        }));
         match next {
             Some(link) => url = guard.next_link(&link)?,
             None => break,
         }
     }
-    Ok(collected)
+    if let Some(last) = parsing.take() {
+        hand_over(last, collected, sink).await?;
+    }
+    Ok(())
 }
 
 /// Gets a token and reads the first page only: what `check` does to prove the credentials,

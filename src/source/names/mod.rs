@@ -105,16 +105,24 @@ impl Wanted {
     pub fn of(digest: &Digest) -> Self {
         let mut wanted = Self::default();
         for a in &digest.alerts {
-            if let Some(c) = &a.customer {
-                wanted.customers.insert(c.clone());
+            // The ids repeat across alerts: copied once each.
+            if let Some(c) = a.customer.as_deref()
+                && !wanted.customers.contains(c)
+            {
+                wanted.customers.insert(c.to_owned());
             }
-            if let Some(s) = &a.subscription {
-                wanted.subscriptions.insert(s.clone());
+            if let Some(s) = a.subscription.as_deref()
+                && !wanted.subscriptions.contains(s)
+            {
+                wanted.subscriptions.insert(s.to_owned());
             }
             if let Partner::Reseller(r) = &a.partner {
-                let customer = wanted.resellers.entry(r.clone()).or_default();
+                let customer = match wanted.resellers.get_mut(&**r) {
+                    Some(customer) => customer,
+                    None => wanted.resellers.entry(r.to_string()).or_default(),
+                };
                 if customer.is_none() {
-                    customer.clone_from(&a.customer);
+                    *customer = a.customer.as_deref().map(str::to_owned);
                 }
             }
         }
