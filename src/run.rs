@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::config::{self, Config, Transport};
-use crate::deliver::ledger::{Ledger, NewDelivery, Prepared};
+use crate::deliver::ledger::{Ledger, Listed, NewDelivery, Prepared};
 use crate::deliver::smtp::Mailer;
 use crate::deliver::{self, RunFolder, State, message};
 use crate::exit::{Exit, ExitContext, Failure};
@@ -229,7 +229,8 @@ fn dry_run_history(config: &Config, date: &str) -> Option<digest::Previous> {
 /// The files of a prepared digest and the deliveries to record.
 struct PreparedFiles {
     generation: u32,
-    alerts: Vec<digest::Remembered>,
+    /// The digest's alerts, which the ledger remembers (moved out of the digest, not copied).
+    alerts: Vec<digest::DigestAlert>,
     deliveries: Vec<NewDelivery>,
 }
 
@@ -239,7 +240,7 @@ impl PreparedFiles {
             digest_date: date,
             as_of,
             generation: self.generation,
-            alerts: &self.alerts,
+            alerts: Listed::Digest(&self.alerts),
             deliveries: self.deliveries.clone(),
         }
     }
@@ -318,11 +319,6 @@ async fn prepare(
                 .unwrap_or_else(|_| mail_dir.join(&m.file_name)),
         })
         .collect();
-    let alerts = digest
-        .alerts
-        .iter()
-        .map(|a| digest::Remembered::of(&a.alert))
-        .collect();
 
     let summary = Summary {
         digest_date: date.to_owned(),
@@ -346,7 +342,7 @@ async fn prepare(
         summary,
         PreparedFiles {
             generation,
-            alerts,
+            alerts: digest.alerts,
             deliveries,
         },
     ))

@@ -3,13 +3,14 @@
 //! per (digest date, recipient) with its status. A delivery is marked sent only after the server
 //! accepted the end of DATA. Times come from the database's clock, in UTC.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::digest::{Previous, Remembered, ResolvedHere};
+use crate::digest::{DigestAlert, Previous, Remembered, ResolvedHere};
 use crate::source::model::ResolvedReason;
 
 /// The ledger's file name inside `state_dir`.
@@ -100,8 +101,68 @@ pub struct Prepared<'a> {
     /// 0 for the first preparation of a date, then 1, 2… for each forced one.
     pub generation: u32,
     /// The alerts the digest lists, remembered for the next digest's comparison.
-    pub alerts: &'a [Remembered],
+    pub alerts: Listed<'a>,
     pub deliveries: Vec<NewDelivery>,
+}
+
+/// The alerts a prepared digest lists: as [`Remembered`] rows, or straight from the digest, so
+/// a run with half a million listed alerts need not copy each into a [`Remembered`] first.
+#[derive(Debug, Clone, Copy)]
+pub enum Listed<'a> {
+    Remembered(&'a [Remembered]),
+    Digest(&'a [DigestAlert]),
+}
+
+impl Listed<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Remembered(alerts) => alerts.len(),
+            Self::Digest(alerts) => alerts.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows to insert, borrowed; the same values [`Remembered::of`] gives.
+    fn rows(&self) -> Vec<Row<'_>> {
+        match self {
+            Self::Remembered(alerts) => alerts
+                .iter()
+                .map(|a| Row {
+                    id: Cow::Borrowed(&a.id),
+                    alert_type: &a.alert_type,
+                    severity: &a.severity,
+                    customer: a.customer.as_deref(),
+                    subscription: a.subscription.as_deref(),
+                    detected: a.detected,
+                })
+                .collect(),
+            Self::Digest(alerts) => alerts
+                .iter()
+                .map(|a| Row {
+                    id: crate::digest::select::lower(&a.alert.id),
+                    alert_type: &a.alert.alert_type,
+                    severity: a.alert.severity.as_str(),
+                    customer: a.customer.as_deref(),
+                    subscription: a.subscription.as_deref(),
+                    detected: a.alert.detected,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One `digest_alerts` row, borrowed from what the digest holds.
+#[derive(Debug)]
+struct Row<'a> {
+    id: Cow<'a, str>,
+    alert_type: &'a str,
+    severity: &'a str,
+    customer: Option<&'a str>,
+    subscription: Option<&'a str>,
+    detected: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -558,9 +619,9 @@ const ROWS_PER_INSERT: usize = 256;
 fn insert_digest_alerts(
     tx: &rusqlite::Transaction<'_>,
     date: &str,
-    alerts: &[Remembered],
+    alerts: Listed<'_>,
 ) -> anyhow::Result<()> {
-    let mut order: Vec<&Remembered> = alerts.iter().collect();
+    let mut order = alerts.rows();
     order.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let statement = |rows: usize| {
         let mut sql = String::from(
@@ -639,7 +700,7 @@ mod tests {
             digest_date: date,
             as_of: "2026-11-29T07:00:00Z",
             generation: 0,
-            alerts,
+            alerts: Listed::Remembered(alerts),
             deliveries: recipients
                 .iter()
                 .map(|r| NewDelivery {
