@@ -100,8 +100,10 @@ fn fit_html(
     attachments: Attachments,
 ) -> anyhow::Result<(View, String)> {
     let mut limits = Limits::FULL;
+    // Found once: each try below only lists fewer of them.
+    let listing = view::Listing::of(digest, limits);
     loop {
-        let view = View::build(digest, ctx, limits, attachments);
+        let view = View::build_from(digest, ctx, limits, attachments, &listing);
         let html = html::render(&view)?;
         if html.len() <= HTML_BUDGET || limits == Limits::NONE {
             return Ok((view, html));

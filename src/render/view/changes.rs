@@ -37,7 +37,14 @@ pub struct LeftLine {
     pub resolved: bool,
 }
 
-pub(super) fn build(digest: &Digest, ctx: &Context<'_>, max: usize, alerts_where: &str) -> Changes {
+/// `new` are the first `max` new alerts, as positions in the digest's alerts.
+pub(super) fn build(
+    digest: &Digest,
+    ctx: &Context<'_>,
+    new: &[usize],
+    max: usize,
+    alerts_where: &str,
+) -> Changes {
     let t = ctx.language.catalogue();
     let Some(history) = &digest.history else {
         return Changes {
@@ -51,12 +58,9 @@ pub(super) fn build(digest: &Digest, ctx: &Context<'_>, max: usize, alerts_where
         };
     };
     let new_total = digest.totals.new;
-    let new: Vec<AlertLine> = digest
-        .alerts
+    let new: Vec<AlertLine> = new
         .iter()
-        .filter(|a| a.is_new)
-        .take(max)
-        .map(|a| alert_line(a, ctx))
+        .map(|&i| alert_line(&digest.alerts[i], ctx))
         .collect();
     let left: Vec<LeftLine> = history
         .left

@@ -208,6 +208,83 @@ pub struct AlertLine {
     pub more_resources: usize,
 }
 
+/// The alerts and groups the view's lists may show, found once for a digest: each pass of the
+/// HTML size budget ([`crate::render`]) only cuts these lists shorter, so a pass costs the same
+/// however many alerts and groups the digest holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// What this listing was found for; a view may ask for less, never for more.
+    limits: Limits,
+    /// The oldest overdue alerts, oldest first (see [`oldest_overdue`]), and how many are overdue.
+    overdue: Vec<usize>,
+    overdue_total: usize,
+    /// The first new alerts, in digest order.
+    new: Vec<usize>,
+    /// The drill-down's candidates: (partner, [(customer, [subscription])]) positions in the
+    /// digest's groups, in group order, of the subscriptions holding any of the first
+    /// `limits.drill_down` alerts.
+    groups: Vec<(usize, Vec<ListedCustomer>)>,
+}
+
+/// A customer's position in its partner group, and those of its subscriptions a [`Listing`]
+/// found.
+type ListedCustomer = (usize, Vec<usize>);
+
+impl Listing {
+    pub fn of(digest: &Digest, limits: Limits) -> Self {
+        let (overdue, overdue_total) = oldest_overdue(digest, limits.overdue);
+        let new = (0..digest.alerts.len())
+            .filter(|&i| digest.alerts[i].is_new)
+            .take(limits.changes)
+            .collect();
+        let max_listed = limits.drill_down;
+        let groups = digest
+            .partners
+            .iter()
+            .enumerate()
+            .filter_map(|(pi, p)| {
+                let customers: Vec<ListedCustomer> = p
+                    .customers
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(ci, c)| {
+                        let subscriptions: Vec<usize> = c
+                            .subscriptions
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, s)| s.alerts.first().is_some_and(|&i| i < max_listed))
+                            .map(|(si, _)| si)
+                            .collect();
+                        (!subscriptions.is_empty()).then_some((ci, subscriptions))
+                    })
+                    .collect();
+                (!customers.is_empty()).then_some((pi, customers))
+            })
+            .collect();
+        Self {
+            limits,
+            overdue,
+            overdue_total,
+            new,
+            groups,
+        }
+    }
+
+    fn check(&self, limits: Limits) {
+        assert!(
+            limits.drill_down <= self.limits.drill_down
+                && limits.overdue <= self.limits.overdue
+                && limits.changes <= self.limits.changes,
+            "a view lists no more than its listing holds"
+        );
+    }
+
+    /// The first `max` new alerts.
+    fn first_new(&self, max: usize) -> &[usize] {
+        &self.new[..max.min(self.new.len())]
+    }
+}
+
 impl View {
     /// Builds the view, listing at most `limits` alerts in each list.
     pub fn build(
@@ -216,6 +293,24 @@ impl View {
         limits: Limits,
         attachments: Attachments,
     ) -> Self {
+        Self::build_from(
+            digest,
+            ctx,
+            limits,
+            attachments,
+            &Listing::of(digest, limits),
+        )
+    }
+
+    /// [`View::build`] from a [`Listing`] of the digest found for limits at least as large.
+    pub fn build_from(
+        digest: &Digest,
+        ctx: &Context<'_>,
+        limits: Limits,
+        attachments: Attachments,
+        listing: &Listing,
+    ) -> Self {
+        listing.check(limits);
         let t = ctx.language.catalogue();
         let tz = ctx.timezone;
         let totals = digest.totals;
@@ -241,7 +336,8 @@ impl View {
 
         let listed = limits.drill_down.min(digest.alerts.len());
         let not_listed = digest.alerts.len() - listed;
-        let (overdue, overdue_total) = overdue(digest, ctx, limits.overdue);
+        let (overdue, overdue_total) = overdue(digest, ctx, listing, limits.overdue);
+        let new = listing.first_new(limits.changes);
 
         Self {
             t,
@@ -272,7 +368,7 @@ impl View {
             totals,
             counts: counts(t, digest),
             severity_line: severity_line(t, totals),
-            changes: changes::build(digest, ctx, limits.changes, &alerts_where),
+            changes: changes::build(digest, ctx, new, limits.changes, &alerts_where),
             overdue_more: (overdue_total > overdue.len()).then(|| {
                 fill(
                     t.more_in,
@@ -288,7 +384,7 @@ impl View {
             types_more: (types_not_listed > 0)
                 .then(|| fill(t.types_more, &[("n", &types_not_listed)])),
             types,
-            groups: groups(digest, ctx, limits.drill_down),
+            groups: groups(digest, ctx, listing, limits.drill_down),
             listed,
             not_listed,
             listed_more: (not_listed > 0).then(|| {
@@ -317,13 +413,20 @@ impl View {
 }
 
 /// The overdue alerts, oldest first, at most `max`; and how many there are in all.
-fn overdue(digest: &Digest, ctx: &Context<'_>, max: usize) -> (Vec<AlertLine>, usize) {
-    let (oldest, total) = oldest_overdue(digest, max);
-    let lines = oldest
-        .into_iter()
-        .map(|i| alert_line(&digest.alerts[i], ctx))
+fn overdue(
+    digest: &Digest,
+    ctx: &Context<'_>,
+    listing: &Listing,
+    max: usize,
+) -> (Vec<AlertLine>, usize) {
+    // The order is total, so the first `max` of the listing's oldest are the `max` oldest.
+    let lines = listing
+        .overdue
+        .iter()
+        .take(max)
+        .map(|&i| alert_line(&digest.alerts[i], ctx))
         .collect();
-    (lines, total)
+    (lines, listing.overdue_total)
 }
 
 /// The `max` oldest overdue alerts (by detection, then severity, then digest order), as
@@ -369,14 +472,22 @@ pub fn listable(digest: &Digest) -> Vec<usize> {
 
 /// The drill-down: the most urgent alerts (the first `max_listed` in digest order), shown in
 /// their partner, customer and subscription groups.
-fn groups(digest: &Digest, ctx: &Context<'_>, max_listed: usize) -> Vec<PartnerView> {
+fn groups(
+    digest: &Digest,
+    ctx: &Context<'_>,
+    listing: &Listing,
+    max_listed: usize,
+) -> Vec<PartnerView> {
     let t = ctx.language.catalogue();
     let mut groups = Vec::new();
-    for p in &digest.partners {
+    // Only the groups the listing found can hold any of the first `max_listed` alerts.
+    for (pi, listed_customers) in &listing.groups {
+        let p = &digest.partners[*pi];
         let mut customers = Vec::new();
-        for c in &p.customers {
+        for (ci, listed_subscriptions) in listed_customers {
+            let c = &p.customers[*ci];
             let mut subscriptions = Vec::new();
-            for s in &c.subscriptions {
+            for s in listed_subscriptions.iter().map(|&si| &c.subscriptions[si]) {
                 let take = s.alerts.partition_point(|&i| i < max_listed);
                 if take == 0 {
                     continue;
