@@ -430,3 +430,39 @@ proptest! {
         prop_assert_eq!(forward, backward);
     }
 }
+
+proptest! {
+    /// The key sort and the moves that follow it give the order a plain sort of whole alerts
+    /// gives (issue 8: the digest is sorted on small keys).
+    #[test]
+    fn digest_order_is_severity_then_detection_then_id(
+        spec in proptest::collection::vec((0..5_usize, 0..6_i64, "[a-dA-D]{1,3}"), 0..60)
+    ) {
+        let severities = [
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+            Severity::Informational,
+            Severity::Unknown("critical".into()),
+        ];
+        let as_of = t(AS_OF);
+        let alerts: Vec<Alert> = spec
+            .iter()
+            .map(|(severity, hours, id)| Alert {
+                severity: severities[*severity].clone(),
+                ..alert(id, as_of - TimeDelta::hours(*hours))
+            })
+            .collect();
+        let digest = build(alerts, as_of, rules());
+        let mut expected = digest.alerts.clone();
+        expected.sort_by(|a, b| {
+            a.alert
+                .severity
+                .rank()
+                .cmp(&b.alert.severity.rank())
+                .then(a.alert.detected.cmp(&b.alert.detected))
+                .then_with(|| select::cmp_lower(&a.alert.id, &b.alert.id))
+        });
+        prop_assert_eq!(ids(&digest), expected.iter().map(|a| a.alert.id.as_str()).collect::<Vec<_>>());
+    }
+}
