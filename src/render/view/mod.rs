@@ -433,25 +433,28 @@ fn overdue(
 /// indexes into the digest's alerts; and how many are overdue in all. Only the `max` are
 /// sorted: the email lists ten however many there are.
 fn oldest_overdue(digest: &Digest, max: usize) -> (Vec<usize>, usize) {
-    let mut overdue: Vec<usize> = (0..digest.alerts.len())
-        .filter(|&i| digest.alerts[i].overdue)
-        .collect();
-    let total = overdue.len();
-    let order = |&a: &usize, &b: &usize| {
-        let (x, y) = (&digest.alerts[a].alert, &digest.alerts[b].alert);
-        x.detected
-            .cmp(&y.detected)
-            .then_with(|| x.severity.rank().cmp(&y.severity.rank()))
-            .then(a.cmp(&b))
+    // One pass in digest order, keeping the `max` oldest so far, sorted by this key; an alert
+    // that does not beat the newest of them costs one comparison.
+    let key = |i: usize| {
+        let a = &digest.alerts[i].alert;
+        (a.detected, a.severity.rank(), i)
     };
-    if max == 0 {
-        overdue.clear();
-    } else if overdue.len() > max {
-        overdue.select_nth_unstable_by(max - 1, order);
-        overdue.truncate(max);
+    let mut oldest: Vec<(chrono::DateTime<chrono::Utc>, u8, usize)> = Vec::with_capacity(max + 1);
+    let mut total = 0;
+    for (i, alert) in digest.alerts.iter().enumerate() {
+        if !alert.overdue {
+            continue;
+        }
+        total += 1;
+        if max == 0 || (oldest.len() == max && oldest.last().is_some_and(|k| *k < key(i))) {
+            continue;
+        }
+        let k = key(i);
+        let at = oldest.partition_point(|o| *o < k);
+        oldest.insert(at, k);
+        oldest.truncate(max);
     }
-    overdue.sort_unstable_by(order);
-    (overdue, total)
+    (oldest.into_iter().map(|(_, _, i)| i).collect(), total)
 }
 
 /// Every alert the email may list, as indexes into the digest's alerts: the drill-down's
