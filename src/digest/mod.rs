@@ -284,7 +284,16 @@ impl<'p> Intake<'p> {
             });
         }
         let mut alerts = kept;
-        sort_in_digest_order(&mut alerts);
+        // Ids are unique by now, so the order is total and an unstable sort (in place) gives
+        // the same order as a stable one.
+        alerts.sort_unstable_by(|a, b| {
+            a.alert
+                .severity
+                .rank()
+                .cmp(&b.alert.severity.rank())
+                .then(a.alert.detected.cmp(&b.alert.detected))
+                .then_with(|| select::cmp_lower(&a.alert.id, &b.alert.id))
+        });
 
         let mut totals = Tally::default();
         for alert in &alerts {
@@ -308,46 +317,6 @@ impl<'p> Intake<'p> {
             reach,
             daily: days.finish(),
             history,
-        }
-    }
-}
-
-/// Sorts the alerts in digest order: severity, then detection, then id. Ids are unique by now,
-/// so the order is total and an unstable sort gives the same order as a stable one.
-///
-/// An alert is a few hundred bytes, and half a million of them sorted in place would be moved
-/// some twenty times each; so the sort runs on small keys (severity, detection, position), and
-/// then each alert is moved once to its place.
-fn sort_in_digest_order(alerts: &mut [DigestAlert]) {
-    let mut keys: Vec<(u8, DateTime<Utc>, u32)> = alerts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let i = u32::try_from(i).unwrap_or(u32::MAX);
-            (a.alert.severity.rank(), a.alert.detected, i)
-        })
-        .collect();
-    keys.sort_unstable_by(|x, y| {
-        (x.0, x.1).cmp(&(y.0, y.1)).then_with(|| {
-            select::cmp_lower(
-                &alerts[x.2 as usize].alert.id,
-                &alerts[y.2 as usize].alert.id,
-            )
-        })
-    });
-    // `from[i]`: the position the alert that belongs at `i` is at now. Each cycle of the
-    // permutation is followed once, one swap per alert.
-    let mut from: Vec<u32> = keys.into_iter().map(|(_, _, i)| i).collect();
-    for start in 0..from.len() {
-        let mut i = start;
-        loop {
-            let j = from[i] as usize;
-            from[i] = u32::try_from(i).unwrap_or(u32::MAX);
-            if j == start {
-                break;
-            }
-            alerts.swap(i, j);
-            i = j;
         }
     }
 }
