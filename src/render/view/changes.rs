@@ -1,7 +1,7 @@
 //! "Since the last digest": the new alerts, how many are still open, and what became of those
 //! that left.
 
-use super::{AlertLine, Context, Kind, alert_line, format, named, window_days};
+use super::{AlertLine, Context, Kind, alert_line, format, labelled, window_days};
 use crate::digest::{Digest, Left, Outcome, alert_type};
 use crate::render::display;
 use crate::render::lang::{count, fill};
@@ -142,7 +142,7 @@ fn left_line(left: &Left, digest: &Digest, ctx: &Context<'_>) -> LeftLine {
         type_label: display::line(&alert_type::label_in(&a.alert_type, ctx.language), 80),
         severity,
         severity_class,
-        customer: named(t, a.customer.as_deref(), Kind::Customer, ctx.names).0,
+        customer: labelled(t, a.customer.as_deref(), Kind::Customer, ctx.names).label,
         outcome,
         resolved: matches!(left.outcome, Outcome::Resolved { .. }),
     }

@@ -495,7 +495,11 @@ fn groups(
                 if take == 0 {
                     continue;
                 }
-                let (label, name) = named(
+                let Labels {
+                    label,
+                    full_label,
+                    name,
+                } = labelled(
                     t,
                     s.subscription_id.as_deref(),
                     Kind::Subscription,
@@ -503,12 +507,7 @@ fn groups(
                 );
                 subscriptions.push(SubscriptionView {
                     label,
-                    full_label: full_label(
-                        t,
-                        s.subscription_id.as_deref(),
-                        Kind::Subscription,
-                        name.as_deref(),
-                    ),
+                    full_label,
                     name,
                     id: id_or_unknown(s.subscription_id.as_deref()),
                     count: count(s.tally.alerts, t.alert_one, t.alert_many),
@@ -519,46 +518,52 @@ fn groups(
                 });
             }
             if !subscriptions.is_empty() {
-                let (label, name) = named(t, c.tenant_id.as_deref(), Kind::Customer, ctx.names);
+                let Labels {
+                    label,
+                    full_label,
+                    name,
+                } = labelled(t, c.tenant_id.as_deref(), Kind::Customer, ctx.names);
                 customers.push(CustomerView {
                     label,
-                    full_label: full_label(
-                        t,
-                        c.tenant_id.as_deref(),
-                        Kind::Customer,
-                        name.as_deref(),
-                    ),
+                    full_label,
                     name,
                     id: id_or_unknown(c.tenant_id.as_deref()),
                     count: count(c.tally.alerts, t.alert_one, t.alert_many),
                     only_subscription: (c.subscriptions.len() == 1).then(|| {
-                        named(
+                        labelled(
                             t,
                             c.subscriptions[0].subscription_id.as_deref(),
                             Kind::Subscription,
                             ctx.names,
                         )
-                        .0
+                        .label
                     }),
                     subscriptions,
                 });
             }
         }
         if !customers.is_empty() {
-            let (label, name, id) = match &p.partner {
-                Partner::Direct => (t.direct_customers.to_owned(), None, String::new()),
-                Partner::Reseller(id) => {
-                    let (label, name) = named(t, Some(id), Kind::Reseller, ctx.names);
-                    (label, name, display::line(id, 80))
-                }
+            let (labels, id) = match &p.partner {
+                Partner::Direct => (
+                    Labels {
+                        label: t.direct_customers.to_owned(),
+                        full_label: t.direct_customers.to_owned(),
+                        name: None,
+                    },
+                    String::new(),
+                ),
+                Partner::Reseller(id) => (
+                    labelled(t, Some(id), Kind::Reseller, ctx.names),
+                    display::line(id, 80),
+                ),
             };
+            let Labels {
+                label,
+                full_label,
+                name,
+            } = labels;
             groups.push(PartnerView {
-                full_label: match &p.partner {
-                    Partner::Direct => label.clone(),
-                    Partner::Reseller(id) => {
-                        full_label(t, Some(id), Kind::Reseller, name.as_deref())
-                    }
-                },
+                full_label,
                 label,
                 name,
                 id,
@@ -578,24 +583,6 @@ fn groups(
     groups
 }
 
-/// The label with the whole id: "Customer Name (6f1b2c3d-…)" or "Customer 6f1b2c3d-…".
-fn full_label(t: &Catalogue, id: Option<&str>, kind: Kind, name: Option<&str>) -> String {
-    let Some(id) = id else {
-        return named(t, None, kind, &Names::default()).0;
-    };
-    let template = match kind {
-        Kind::Reseller => t.reseller,
-        Kind::Customer => t.customer,
-        Kind::Subscription => t.subscription,
-    };
-    let id = display::line(id, 80);
-    let shown = match name {
-        Some(name) => format!("{name} ({id})"),
-        None => id,
-    };
-    fill(template, &[("id", &shown)])
-}
-
 /// What a group is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -604,30 +591,40 @@ pub(super) enum Kind {
     Subscription,
 }
 
-/// The label of a tenant or subscription — "Customer Name (short id…)" when it has a name,
-/// "Customer short id…" when not — and the name alone, both safe to display.
-pub(super) fn named(
-    t: &Catalogue,
-    id: Option<&str>,
-    kind: Kind,
-    names: &Names,
-) -> (String, Option<String>) {
+/// How a tenant or subscription is shown: `label` with the short id for the HTML ("Customer
+/// Name (6f1b2c3d…)" or "Customer 6f1b2c3d…"), `full_label` with the whole id for the text part,
+/// and the name alone; all safe to display.
+pub(super) struct Labels {
+    pub label: String,
+    pub full_label: String,
+    pub name: Option<String>,
+}
+
+pub(super) fn labelled(t: &Catalogue, id: Option<&str>, kind: Kind, names: &Names) -> Labels {
     let (template, unknown) = match kind {
         Kind::Reseller => (t.reseller, t.unknown_customer),
         Kind::Customer => (t.customer, t.unknown_customer),
         Kind::Subscription => (t.subscription, t.unknown_subscription),
     };
     let Some(id) = id else {
-        return (unknown.to_owned(), None);
+        return Labels {
+            label: unknown.to_owned(),
+            full_label: unknown.to_owned(),
+            name: None,
+        };
     };
     let name = names
         .get(id)
         .map(|name| display::line(name, MAX_NAME_CHARS));
-    let shown = match &name {
-        Some(name) => format!("{name} ({})", display::short_id(id)),
-        None => display::short_id(id),
+    let shown = |id: String| match &name {
+        Some(name) => format!("{name} ({id})"),
+        None => id,
     };
-    (fill(template, &[("id", &shown)]), name)
+    Labels {
+        label: fill(template, &[("id", &shown(display::short_id(id)))]),
+        full_label: fill(template, &[("id", &shown(display::line(id, 80)))]),
+        name,
+    }
 }
 
 fn csv_where(t: &Catalogue, name: &str, attached: Option<usize>) -> String {
@@ -671,7 +668,7 @@ fn alert_line(a: &DigestAlert, ctx: &Context<'_>) -> AlertLine {
         type_label: display::line(&alert_type::label_in(&alert.alert_type, ctx.language), 80),
         severity,
         severity_class,
-        customer: named(t, a.customer.as_deref(), Kind::Customer, ctx.names).0,
+        customer: labelled(t, a.customer.as_deref(), Kind::Customer, ctx.names).label,
         age: format::age(t, a.age),
         overdue: a.overdue,
         is_new: a.is_new,
