@@ -85,7 +85,7 @@ pub fn alerts(fields: &[String]) -> Vec<Alert> {
                 resolved_by: None,
                 is_test: false,
                 last_activity: None,
-                details: Detail::Held(Box::new(Details {
+                details: Detail::from(&Details {
                     description: get(2),
                     affected_resources: vec![AffectedResource {
                         resource_id: get(10),
@@ -94,7 +94,7 @@ pub fn alerts(fields: &[String]) -> Vec<Alert> {
                     additional_details: get(12)
                         .map(|d| BTreeMap::from([(d.clone(), d)]))
                         .unwrap_or_default(),
-                })),
+                }),
             }
         })
         .collect()
@@ -118,7 +118,10 @@ pub fn digest_of(fields: &[String]) -> Digest {
 pub fn names_of(fields: &[String]) -> Names {
     let mut names = Names::default();
     for alert in alerts(fields) {
-        let description = alert.details.held().and_then(|d| d.description.clone());
+        let description = alert
+            .details
+            .held()
+            .and_then(|d| d.description.map(str::to_owned));
         if let (Some(customer), Some(name)) = (&alert.customer_tenant_id, description) {
             names.insert(customer, name, Origin::PartnerCenter);
         }
@@ -264,7 +267,8 @@ pub fn csv(data: &[u8]) {
         let details = a
             .details
             .held()
-            .expect("the alerts are built with their details held");
+            .expect("the alerts are built with their details held")
+            .to_details();
         let text = |v: &Option<Text>| v.as_deref().unwrap_or_default().to_owned();
         for (name, original) in [
             ("alert_id", a.id.clone()),

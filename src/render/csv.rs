@@ -6,12 +6,13 @@
 //! them as formulas (OWASP). Our own numbers are written as plain numbers.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::Write;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 
 use crate::digest::{Digest, DigestAlert, Partner};
-use crate::source::model::Details;
+use crate::source::model::{DetailsRef, Text};
 use crate::source::names::Names;
 use crate::source::spill::{self, SpillFile};
 
@@ -84,10 +85,6 @@ fn writer<W: Write>(mut out: W) -> std::io::Result<csv::Writer<W>> {
         .from_writer(out))
 }
 
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
 fn channel(partner: &Partner) -> &'static str {
     match partner {
         Partner::Direct => "direct",
@@ -115,91 +112,151 @@ pub fn write_alerts<W: Write>(
     let mut w = writer(out)?;
     w.write_record(ALERTS_HEADER)?;
     let mut line = Line::default();
+    let mut buffer = Vec::new();
     for a in &digest.alerts {
-        let details = spill::load(spill, &a.alert.details)?;
-        line.fill(a, &details, digest_date, names);
-        w.write_record(line.cells())?;
+        let details = spill::load(spill, &a.alert.details, &mut buffer)?;
+        line.fill(a, details, digest_date, names);
+        w.write_record(&line.cells)?;
     }
     w.flush()?;
     Ok(())
 }
 
 /// One row of `alerts.csv`, its cells in reused buffers: a million rows need no allocation
-/// per cell.
+/// per cell. Alert type labels are made once per type.
 #[derive(Default)]
 struct Line {
-    cells: Vec<String>,
+    cells: Vec<Vec<u8>>,
+    labels: HashMap<Text, String>,
 }
 
 impl Line {
-    fn cells(&self) -> impl Iterator<Item = &[u8]> {
-        self.cells.iter().map(String::as_bytes)
-    }
-
-    fn fill(&mut self, a: &DigestAlert, details: &Details, digest_date: &str, names: &Names) {
-        use std::fmt::Write as _;
+    fn fill(&mut self, a: &DigestAlert, details: DetailsRef<'_>, digest_date: &str, names: &Names) {
         let alert = &a.alert;
-        self.cells.resize_with(ALERTS_HEADER.len(), String::new);
+        self.cells.resize_with(ALERTS_HEADER.len(), Vec::new);
         for cell in &mut self.cells {
             cell.clear();
         }
-        let ids: Vec<&str> = details
-            .affected_resources
-            .iter()
-            .map(|r| r.resource_id.as_deref().unwrap_or(""))
-            .collect();
-        let types: Vec<&str> = details
-            .affected_resources
-            .iter()
-            .map(|r| r.resource_type.as_deref().unwrap_or(""))
-            .collect();
         let partner = Some(a.partner.key()).filter(|k| !k.is_empty());
+        let label = self
+            .labels
+            .entry(alert.alert_type.clone())
+            .or_insert_with(|| crate::digest::alert_type::label(&alert.alert_type));
         let c = &mut self.cells;
-        c[0].push_str(digest_date);
-        c[1].push_str(&text_cell(&alert.id));
-        c[2].push_str(&text_cell(&alert.alert_type));
-        c[3].push_str(&text_cell(&crate::digest::alert_type::label(
-            &alert.alert_type,
-        )));
-        c[4].push_str(&text_cell(alert.display_name.as_deref().unwrap_or("")));
-        c[5].push_str(&text_cell(alert.severity.as_str()));
-        c[6].push_str(&text_cell(alert.confidence.as_str()));
-        c[7].push_str(&text_cell(alert.status.as_str()));
-        c[8].push_str(channel(&a.partner));
-        c[9].push_str(&text_cell(a.partner.key()));
-        c[10].push_str(&name_cell(names, partner));
-        c[11].push_str(&text_cell(a.customer.as_deref().unwrap_or("")));
-        c[12].push_str(&name_cell(names, a.customer.as_deref()));
-        c[13].push_str(&text_cell(a.subscription.as_deref().unwrap_or("")));
-        c[14].push_str(&name_cell(names, a.subscription.as_deref()));
-        c[15].push_str(&text_cell(alert.catalog_offer_id.as_deref().unwrap_or("")));
-        c[16].push_str(&json_cell(&ids));
-        c[17].push_str(&json_cell(&types));
+        c[0].extend_from_slice(digest_date.as_bytes());
+        push_text(&mut c[1], &alert.id);
+        push_text(&mut c[2], &alert.alert_type);
+        push_text(&mut c[3], label);
+        push_text(&mut c[4], alert.display_name.as_deref().unwrap_or(""));
+        push_text(&mut c[5], alert.severity.as_str());
+        push_text(&mut c[6], alert.confidence.as_str());
+        push_text(&mut c[7], alert.status.as_str());
+        c[8].extend_from_slice(channel(&a.partner).as_bytes());
+        push_text(&mut c[9], a.partner.key());
+        push_name(&mut c[10], names, partner);
+        push_text(&mut c[11], a.customer.as_deref().unwrap_or(""));
+        push_name(&mut c[12], names, a.customer.as_deref());
+        push_text(&mut c[13], a.subscription.as_deref().unwrap_or(""));
+        push_name(&mut c[14], names, a.subscription.as_deref());
+        push_text(&mut c[15], alert.catalog_offer_id.as_deref().unwrap_or(""));
+        if details.affected_resources().len() > 0 {
+            push_json(&mut c[16], &ResourceIds(details));
+            push_json(&mut c[17], &ResourceTypes(details));
+        }
         push_time(&mut c[18], Some(alert.detected));
         push_time(&mut c[19], alert.first_observed);
         push_time(&mut c[20], alert.last_observed);
         let _ = write!(c[21], "{}", a.age.num_hours().max(0));
         let _ = write!(c[22], "{}", a.overdue);
         let _ = write!(c[23], "{}", alert.is_test);
-        c[24].push_str(&text_cell(details.description.as_deref().unwrap_or("")));
-        c[25].push_str(&json_cell(&details.additional_details));
+        push_text(&mut c[24], details.description.unwrap_or(""));
+        if details.additional_details().len() > 0 {
+            push_json(&mut c[25], &AdditionalDetails(details));
+        }
         // c[26], the decision, stays empty.
     }
 }
 
-fn push_time(cell: &mut String, t: Option<DateTime<Utc>>) {
-    if let Some(t) = t {
-        cell.push_str(&time(t));
+fn push_text(cell: &mut Vec<u8>, value: &str) {
+    cell.extend_from_slice(text_cell(value).as_bytes());
+}
+
+fn push_name(cell: &mut Vec<u8>, names: &Names, id: Option<&str>) {
+    if let Some(name) = id.and_then(|id| names.get(id)) {
+        push_text(cell, name);
     }
 }
 
-/// JSON text for list and map cells, so a script can read them back unambiguously; empty
-/// when there is nothing to list.
-fn json_cell<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_string(value) {
-        Ok(text) if text == "[]" || text == "{}" => String::new(),
-        Ok(text) => text_cell(&text).into_owned(),
-        Err(_) => String::new(),
+/// A time as RFC 3339 in UTC with `Z` and as many fraction digits as it needs (0, 3, 6 or 9):
+/// what `to_rfc3339_opts(SecondsFormat::AutoSi, true)` writes, without a `String` per cell.
+fn push_time(cell: &mut Vec<u8>, t: Option<DateTime<Utc>>) {
+    let Some(t) = t else { return };
+    let (year, month, day) = (t.year(), t.month(), t.day());
+    if !(0..=9999).contains(&year) {
+        cell.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::AutoSi, true).as_bytes());
+        return;
+    }
+    let _ = write!(
+        cell,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let nanos = t.nanosecond();
+    // A leap second is written as second 60 by chrono; let chrono write those.
+    if nanos >= 1_000_000_000 {
+        cell.clear();
+        cell.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::AutoSi, true).as_bytes());
+        return;
+    }
+    let _ = if nanos == 0 {
+        Ok(())
+    } else if nanos % 1_000_000 == 0 {
+        write!(cell, ".{:03}", nanos / 1_000_000)
+    } else if nanos % 1_000 == 0 {
+        write!(cell, ".{:06}", nanos / 1_000)
+    } else {
+        write!(cell, ".{nanos:09}")
+    };
+    cell.push(b'Z');
+}
+
+/// JSON text for list and map cells, so a script can read them back unambiguously. It starts
+/// with `[` or `{`, so it never needs neutralising.
+fn push_json<T: serde::Serialize>(cell: &mut Vec<u8>, value: &T) {
+    if serde_json::to_writer(&mut *cell, value).is_err() {
+        cell.clear();
+    }
+}
+
+struct ResourceIds<'a>(DetailsRef<'a>);
+struct ResourceTypes<'a>(DetailsRef<'a>);
+struct AdditionalDetails<'a>(DetailsRef<'a>);
+
+impl serde::Serialize for ResourceIds<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.0
+                .affected_resources()
+                .map(|r| r.resource_id.unwrap_or("")),
+        )
+    }
+}
+
+impl serde::Serialize for ResourceTypes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.0
+                .affected_resources()
+                .map(|r| r.resource_type.unwrap_or("")),
+        )
+    }
+}
+
+impl serde::Serialize for AdditionalDetails<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.additional_details())
     }
 }
 
@@ -247,6 +304,57 @@ pub fn write_summary<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        let cases = [
+            (0, 0),
+            (1_795_935_600, 0),
+            (1_795_935_600, 5_000_000),
+            (1_795_935_600, 845_414_200),
+            (1_795_935_600, 845_414_000),
+            (1_795_935_600, 1),
+            (-62_167_219_200, 0),           // 0000-01-01
+            (253_402_300_799, 999_999_999), // 9999-12-31T23:59:59.999999999
+            (253_402_300_800, 0),           // 10000-01-01
+            (-62_167_219_201, 0),           // before year 0
+            (1_483_228_799, 1_500_000_000), // a leap second
+        ];
+        for (secs, nanos) in cases {
+            let t = DateTime::from_timestamp(secs, nanos).unwrap();
+            let mut cell = Vec::new();
+            push_time(&mut cell, Some(t));
+            assert_eq!(
+                String::from_utf8(cell).unwrap(),
+                t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                "{secs} {nanos}"
+            );
+        }
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #[test]
+        fn any_time_is_written_as_chrono_writes_it(
+            secs in -100_000_000_000i64..300_000_000_000,
+            nanos in proptest::prop_oneof![
+                proptest::strategy::Just(0u32),
+                (0u32..1000).prop_map(|m| m * 1_000_000),
+                (0u32..1_000_000).prop_map(|u| u * 1000),
+                0u32..1_000_000_000,
+            ],
+        ) {
+            if let Some(t) = DateTime::from_timestamp(secs, nanos) {
+                let mut cell = Vec::new();
+                push_time(&mut cell, Some(t));
+                proptest::prop_assert_eq!(
+                    String::from_utf8(cell).unwrap(),
+                    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                );
+            }
+        }
+    }
 
     #[test]
     fn formula_cells_are_neutralised_and_others_kept() {

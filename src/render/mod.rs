@@ -44,8 +44,9 @@ pub fn hold_listed(digest: &mut Digest, spill: Option<&SpillFile>) -> std::io::R
     for i in view::listable(digest) {
         let details = &mut digest.alerts[i].alert.details;
         if let Detail::Spilled { .. } = details {
-            let held = spill::load(spill, details)?.into_owned();
-            *details = Detail::Held(Box::new(held));
+            let mut buffer = Vec::new();
+            spill::load(spill, details, &mut buffer)?;
+            *details = Detail::Held(buffer.into_boxed_slice());
         }
     }
     Ok(())

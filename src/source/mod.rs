@@ -1,6 +1,7 @@
 //! Collects alerts from the configured source. Collection is all-or-nothing: a page that cannot
 //! be read fails the run, while single bad records are set aside and counted.
 
+pub mod details;
 pub mod file;
 pub mod graph;
 pub mod model;

@@ -2,7 +2,7 @@
 //! fields without notice, and its own samples send booleans as strings.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -61,19 +61,13 @@ impl Alert {
     }
 }
 
-/// The long free text of an alert: shown in `alerts.csv` for every alert, and in the email
-/// for the few it lists.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Details {
-    pub description: Option<String>,
-    pub affected_resources: Vec<AffectedResource>,
-    pub additional_details: BTreeMap<String, String>,
-}
+pub use super::details::{AffectedResource, Details, DetailsRef};
 
-/// Where an alert's [`Details`] are: in memory, or in the run's spill file.
+/// Where an alert's details are: in memory, encoded (see [`super::details`]), or in the run's
+/// spill file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
-    Held(Box<Details>),
+    Held(Box<[u8]>),
     /// Written to the spill file at `offset`, `len` bytes (see [`super::spill`]).
     Spilled {
         offset: u64,
@@ -83,27 +77,24 @@ pub enum Detail {
 
 impl Default for Detail {
     fn default() -> Self {
-        Self::Held(Box::default())
+        Self::from(&Details::default())
+    }
+}
+
+impl From<&Details> for Detail {
+    fn from(details: &Details) -> Self {
+        Self::Held(details.encode())
     }
 }
 
 impl Detail {
     /// The details when they are in memory.
-    pub fn held(&self) -> Option<&Details> {
+    pub fn held(&self) -> Option<DetailsRef<'_>> {
         match self {
-            Self::Held(details) => Some(details),
+            Self::Held(bytes) => DetailsRef::decode(bytes),
             Self::Spilled { .. } => None,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AffectedResource {
-    #[serde(default)]
-    pub resource_id: Option<String>,
-    #[serde(default)]
-    pub resource_type: Option<String>,
 }
 
 /// Shares repeated text between alerts (see [`Text`]).
@@ -265,8 +256,8 @@ struct RawAlert<'a> {
     id: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "borrowed")]
     display_name: Option<Cow<'a, str>>,
-    #[serde(default)]
-    description: Option<String>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    description: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "borrowed")]
     alert_type: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "borrowed")]
@@ -297,12 +288,24 @@ struct RawAlert<'a> {
     resolved_by: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     is_test: Option<bool>,
-    #[serde(default)]
-    affected_resources: Option<Vec<AffectedResource>>,
     #[serde(default, borrow)]
-    activity_logs: Option<Vec<RawActivityLog<'a>>>,
-    #[serde(default)]
-    additional_details: Option<BTreeMap<String, Option<String>>>,
+    affected_resources: Option<Vec<RawResource<'a>>>,
+    #[serde(default, deserialize_with = "latest_activity")]
+    activity_logs: Option<DateTime<Utc>>,
+    #[serde(default, borrow, deserialize_with = "entries")]
+    additional_details: Option<Vec<Entry<'a>>>,
+}
+
+/// One of `additionalDetails`, as sent: its key, and its value (a string or `null`).
+type Entry<'a> = (Cow<'a, str>, Option<Cow<'a, str>>);
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawResource<'a> {
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    resource_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    resource_type: Option<Cow<'a, str>>,
 }
 
 /// Of the status history only the time counts (see [`Alert::last_activity`]); the other
@@ -361,28 +364,35 @@ impl RawAlert<'_> {
             resolved_on: opt_time(self.resolved_on_date_time),
             resolved_by: interner.non_empty(self.resolved_by),
             is_test: self.is_test.unwrap_or(false),
-            last_activity: self
-                .activity_logs
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|l| l.updated_date_time.as_deref().and_then(parse_time))
-                .max(),
-            details: Detail::Held(Box::new(Details {
-                description: non_empty(self.description),
-                affected_resources: self.affected_resources.unwrap_or_default(),
-                additional_details: self
-                    .additional_details
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k, v.unwrap_or_default()))
-                    .collect(),
-            })),
+            last_activity: self.activity_logs,
+            details: Detail::Held(encode_details(
+                self.description,
+                self.affected_resources.as_deref(),
+                self.additional_details,
+            )),
         })
     }
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
+/// The details as sent, encoded straight from the page (see [`super::details`]).
+fn encode_details(
+    description: Option<Cow<'_, str>>,
+    resources: Option<&[RawResource<'_>]>,
+    entries: Option<Vec<Entry<'_>>>,
+) -> Box<[u8]> {
+    let description = description.filter(|d| !d.trim().is_empty());
+    let resources: Vec<(Option<&str>, Option<&str>)> = resources
+        .unwrap_or_default()
+        .iter()
+        .map(|r| (r.resource_id.as_deref(), r.resource_type.as_deref()))
+        .collect();
+    let mut entries = entries.unwrap_or_default();
+    super::details::sort_entries(&mut entries);
+    let entries: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_deref().unwrap_or("")))
+        .collect();
+    super::details::encode(description.as_deref(), &resources, &entries)
 }
 
 /// RFC 3339 with any fraction length (the service sends up to 7 digits) and any offset.
@@ -421,6 +431,86 @@ fn borrowed<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'de
         }
     }
     deserializer.deserialize_option(Text)
+}
+
+/// `activityLogs`: a list of status changes (or `null`), reduced to the latest valid
+/// `updatedDateTime` as it is read; each entry's members are still checked for their types.
+fn latest_activity<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    struct Latest;
+    impl<'de> de::Visitor<'de> for Latest {
+        type Value = Option<DateTime<Utc>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of status changes or null")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_seq(self)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut latest = None;
+            while let Some(log) = seq.next_element::<RawActivityLog<'de>>()? {
+                let time = log.updated_date_time.as_deref().and_then(parse_time);
+                latest = latest.max(time);
+            }
+            Ok(latest)
+        }
+    }
+    deserializer.deserialize_option(Latest)
+}
+
+/// `additionalDetails`: an object of strings (or `null`s), or `null`; the entries as sent,
+/// borrowed from the page where they hold no escapes.
+fn entries<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<Entry<'de>>>, D::Error> {
+    struct Entries;
+    impl<'de> de::Visitor<'de> for Entries {
+        type Value = Option<Vec<Entry<'de>>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object of strings or null")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+            while let Some(key) = map.next_key::<Key<'de>>()? {
+                let value = map.next_value::<Value<'de>>()?;
+                entries.push((key.0, value.0));
+            }
+            Ok(Some(entries))
+        }
+    }
+    /// A key: a string, borrowed when it can be.
+    struct Key<'a>(Cow<'a, str>);
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            borrowed(d)?
+                .map(Key)
+                .ok_or_else(|| de::Error::custom("a key of additionalDetails is null"))
+        }
+    }
+    /// A value: a string or `null`.
+    struct Value<'a>(Option<Cow<'a, str>>);
+    impl<'de> Deserialize<'de> for Value<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            borrowed(d).map(Value)
+        }
+    }
+    deserializer.deserialize_option(Entries)
 }
 
 /// `isTest` arrives as `true`, `"false"`, `"False"`, `1`…; anything else is a wrong type.
@@ -510,7 +600,7 @@ mod tests {
                "resolvedReason":null,"catalogOfferId":null,"valueAddedResellerTenantId":null"#,
         ))
         .unwrap();
-        assert!(alert.details.held().unwrap().affected_resources.is_empty());
+        assert_eq!(alert.details.held().unwrap().affected_resources().len(), 0);
         assert!(alert.reseller_tenant_id.is_none());
         assert!(alert.resolved_reason.is_none());
     }

@@ -646,17 +646,13 @@ fn alert_line(a: &DigestAlert, ctx: &Context<'_>) -> AlertLine {
     let t = ctx.language.catalogue();
     let alert = &a.alert;
     // The alerts the view lists have their details in memory (see [`listable`]).
-    let empty = crate::source::model::Details::default();
-    let details = alert.details.held().unwrap_or(&empty);
+    let details = alert.details.held().unwrap_or_default();
     let title = alert
         .display_name
         .as_deref()
-        .or(details.description.as_deref())
+        .or(details.description)
         .unwrap_or(t.no_title);
-    let mut resources = details
-        .affected_resources
-        .iter()
-        .filter_map(|r| r.resource_id.as_deref());
+    let mut resources = details.affected_resources().filter_map(|r| r.resource_id);
     let resource = resources.next().map_or_else(
         || "—".to_owned(),
         |r| display::line(format::resource_label(r), MAX_RESOURCE_CHARS),
