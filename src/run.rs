@@ -131,14 +131,20 @@ async fn prepare_and_deliver(
             request.now,
             date,
             next,
-            Some(&state.ledger),
+            Some(Recorder {
+                ledger: &state.ledger,
+                run_id,
+                as_of: &rfc3339,
+                replace: already,
+            }),
             previous.as_ref(),
         )
         .await?;
-        state
-            .ledger
-            .record_prepared(run_id, &prepared.as_prepared(date, &rfc3339), already)
-            .or_exit(Exit::Config)?;
+        if let Some(recording) = prepared.recording {
+            recording
+                .commit(&prepared.deliveries)
+                .or_exit(Exit::Config)?;
+        }
         if matches!(config.mail.transport, Transport::File) {
             // The written .eml files are the delivery.
             for d in &prepared.deliveries {
@@ -226,43 +232,40 @@ fn dry_run_history(config: &Config, date: &str) -> Option<digest::Previous> {
     })
 }
 
-/// The files of a prepared digest and the deliveries to record.
-struct PreparedFiles {
-    generation: u32,
-    /// The digest's alerts, which the ledger remembers (moved out of the digest, not copied).
-    alerts: Vec<digest::DigestAlert>,
-    deliveries: Vec<NewDelivery>,
+/// Where a run that is not a dry run records its digest.
+struct Recorder<'l> {
+    ledger: &'l Ledger,
+    run_id: i64,
+    /// The as-of instant, as recorded.
+    as_of: &'l str,
+    /// A forced run replaces the earlier digest of its date.
+    replace: bool,
 }
 
-impl PreparedFiles {
-    fn as_prepared<'a>(&'a self, date: &'a str, as_of: &'a str) -> Prepared<'a> {
-        Prepared {
-            digest_date: date,
-            as_of,
-            generation: self.generation,
-            alerts: Listed::Digest(&self.alerts),
-            deliveries: self.deliveries.clone(),
-        }
-    }
+/// The deliveries of a prepared digest, and its record in the ledger, to be committed with
+/// them (none in a dry run).
+struct PreparedFiles<'l> {
+    recording: Option<deliver::ledger::Recording<'l>>,
+    deliveries: Vec<NewDelivery>,
 }
 
 /// Collects, digests, names, renders and writes every report and message. A dry run (no
 /// `ledger`) writes to `<date>.dry-run/`, so it never changes the `.eml` files that pending
 /// deliveries will send, and reads cached names without writing them.
-async fn prepare(
+async fn prepare<'l>(
     config: &Config,
     as_of: DateTime<Utc>,
     now: DateTime<Utc>,
     date: &str,
     generation: u32,
-    ledger: Option<&Ledger>,
+    recorder: Option<Recorder<'l>>,
     previous: Option<&digest::Previous>,
-) -> Result<(Summary, PreparedFiles), Failure> {
-    let dry_run = ledger.is_none();
+) -> Result<(Summary, PreparedFiles<'l>), Failure> {
+    let dry_run = recorder.is_none();
     let tz = config.digest.timezone;
     let (collected, mut digest, spill) = collect_digest(config, as_of, previous).await?;
     let set_aside = collected.set_aside.len();
-    let names = look_up_names(config, &digest, ledger, now).await;
+    let names = look_up_names(config, &digest, recorder.as_ref().map(|r| r.ledger), now).await;
 
     let ctx = Context {
         digest_date: as_of::digest_date(as_of, tz),
@@ -279,8 +282,16 @@ async fn prepare(
     };
     let folder =
         RunFolder::create(&config.digest.output_dir, &folder_name).or_exit(Exit::Config)?;
-    let ([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]) =
-        write_csvs(&folder, &digest, date, &names.names, spill.as_ref())?;
+    let (csvs, recording) = write_csvs_and_record(
+        &folder,
+        &digest,
+        date,
+        &names.names,
+        spill.as_ref(),
+        recorder.as_ref().map(|r| (r, generation)),
+    );
+    let ([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]) = csvs?;
+    let recording = recording.or_exit(Exit::Config)?;
     render::hold_listed(&mut digest, spill.as_ref())
         .map_err(|e| anyhow::Error::from(e).context("cannot read the spill file"))
         .or_exit(Exit::Config)?;
@@ -341,8 +352,7 @@ async fn prepare(
     Ok((
         summary,
         PreparedFiles {
-            generation,
-            alerts: digest.alerts,
+            recording,
             deliveries,
         },
     ))
@@ -403,6 +413,48 @@ async fn collect_digest(
         );
     }
     Ok((collected, intake.finish(), spill))
+}
+
+/// Writes the CSVs (see [`write_csvs`]) on a second thread while this one starts recording
+/// the digest and its alerts in the ledger, in a transaction committed only with the
+/// deliveries once every file is written.
+#[expect(
+    clippy::type_complexity,
+    reason = "the two results of the two threads, as they are"
+)]
+fn write_csvs_and_record<'l>(
+    folder: &RunFolder,
+    digest: &digest::Digest,
+    date: &str,
+    names: &names::Names,
+    spill: Option<&source::spill::SpillFile>,
+    recorder: Option<(&Recorder<'l>, u32)>,
+) -> (
+    Result<([PathBuf; 2], [u64; 2]), Failure>,
+    anyhow::Result<Option<deliver::ledger::Recording<'l>>>,
+) {
+    std::thread::scope(|scope| {
+        let csvs = scope.spawn(|| write_csvs(folder, digest, date, names, spill));
+        let recording = recorder
+            .map(|(r, generation)| {
+                r.ledger.begin_prepared(
+                    r.run_id,
+                    &Prepared {
+                        digest_date: date,
+                        as_of: r.as_of,
+                        generation,
+                        alerts: Listed::Digest(&digest.alerts),
+                        deliveries: Vec::new(),
+                    },
+                    r.replace,
+                )
+            })
+            .transpose();
+        let csvs = csvs
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (csvs, recording)
+    })
 }
 
 /// Streams `alerts.csv` and `summary.csv` into the run folder; returns their paths and sizes.

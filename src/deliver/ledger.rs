@@ -105,6 +105,44 @@ pub struct Prepared<'a> {
     pub deliveries: Vec<NewDelivery>,
 }
 
+/// A prepared digest being recorded (see [`Ledger::begin_prepared`]); dropped without
+/// [`Recording::commit`], it leaves the ledger as it was.
+#[derive(Debug)]
+pub struct Recording<'l> {
+    tx: rusqlite::Transaction<'l>,
+    digest_date: String,
+}
+
+impl Recording<'_> {
+    /// Adds the deliveries, as pending, and commits the digest.
+    pub fn commit(self, deliveries: &[NewDelivery]) -> anyhow::Result<()> {
+        let date = self.digest_date.as_str();
+        {
+            let mut insert = self.tx.prepare(
+                "INSERT INTO deliveries (digest_date, recipient, address, sender, message_id, eml_path, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+            )?;
+            for d in deliveries {
+                let eml = d.eml_path.to_str().context("the .eml path is not UTF-8")?;
+                insert.execute(params![
+                    date,
+                    d.recipient,
+                    d.address,
+                    d.sender,
+                    d.message_id,
+                    eml
+                ])?;
+            }
+        }
+        self.tx.execute(
+            "UPDATE digests SET messages = ?2 WHERE digest_date = ?1",
+            params![date, i64::try_from(deliveries.len())?],
+        )?;
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
 /// The alerts a prepared digest lists: as [`Remembered`] rows, or straight from the digest, so
 /// a run with half a million listed alerts need not copy each into a [`Remembered`] first.
 #[derive(Debug, Clone, Copy)]
@@ -358,7 +396,30 @@ impl Ledger {
         prepared: &Prepared<'_>,
         replace: bool,
     ) -> anyhow::Result<()> {
-        let tx = self.conn.transaction()?;
+        let recording = self.begin_prepared(
+            run_id,
+            &Prepared {
+                deliveries: Vec::new(),
+                ..*prepared
+            },
+            replace,
+        )?;
+        recording.commit(&prepared.deliveries)
+    }
+
+    /// Starts recording a prepared digest: in one transaction, replaces an earlier digest of
+    /// the date when asked, then writes the digest and its alerts. Nothing is visible (and
+    /// nothing is kept if the run fails before [`Recording::commit`]) until the deliveries are
+    /// added and the transaction committed, so the alerts (half a million rows at a million
+    /// alerts) can be written while the reports are still being made. `prepared.deliveries`
+    /// is ignored: they come with the commit.
+    pub fn begin_prepared(
+        &self,
+        run_id: i64,
+        prepared: &Prepared<'_>,
+        replace: bool,
+    ) -> anyhow::Result<Recording<'_>> {
+        let tx = self.conn.unchecked_transaction()?;
         let date = prepared.digest_date;
         if replace {
             tx.execute("DELETE FROM deliveries WHERE digest_date = ?1", [date])?;
@@ -367,36 +428,20 @@ impl Ledger {
         }
         tx.execute(
             "INSERT INTO digests (digest_date, as_of, run_id, alerts, messages, generation)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             VALUES (?1, ?2, ?3, ?4, 0, ?5)",
             params![
                 date,
                 prepared.as_of,
                 run_id,
                 i64::try_from(prepared.alerts.len())?,
-                i64::try_from(prepared.deliveries.len())?,
                 prepared.generation
             ],
         )?;
-        {
-            insert_digest_alerts(&tx, date, prepared.alerts)?;
-            let mut insert = tx.prepare(
-                "INSERT INTO deliveries (digest_date, recipient, address, sender, message_id, eml_path, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
-            )?;
-            for d in &prepared.deliveries {
-                let eml = d.eml_path.to_str().context("the .eml path is not UTF-8")?;
-                insert.execute(params![
-                    date,
-                    d.recipient,
-                    d.address,
-                    d.sender,
-                    d.message_id,
-                    eml
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+        insert_digest_alerts(&tx, date, prepared.alerts)?;
+        Ok(Recording {
+            tx,
+            digest_date: date.to_owned(),
+        })
     }
 
     /// Every pending delivery, oldest digest date first.
@@ -759,6 +804,50 @@ mod tests {
         );
         assert_eq!(ledger.alert_ids("2026-11-29").unwrap(), ["a", "b"]);
         ledger.finish_run(run, "partial").unwrap();
+    }
+
+    #[test]
+    fn a_recording_is_seen_only_once_committed_and_leaves_nothing_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(dir.path()).unwrap();
+        let run = ledger.start_run("t", "2026-11-29", false).unwrap();
+        let ids = remembered(&["a", "b", "c"]);
+        let digest = prepared("2026-11-29", &ids, &[]);
+        let messages = || -> i64 {
+            ledger
+                .conn
+                .query_row(
+                    "SELECT messages FROM digests WHERE digest_date = '2026-11-29'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+
+        // A run that fails after its alerts were written (a report it could not write, say)
+        // drops the recording: nothing of it stays.
+        let recording = ledger.begin_prepared(run, &digest, false).unwrap();
+        drop(recording);
+        assert!(!ledger.is_prepared("2026-11-29").unwrap());
+        assert!(ledger.alert_ids("2026-11-29").unwrap().is_empty());
+
+        let recording = ledger.begin_prepared(run, &digest, false).unwrap();
+        let deliveries = prepared("2026-11-29", &[], &["x@p.example", "y@p.example"]).deliveries;
+        recording.commit(&deliveries).unwrap();
+        assert!(ledger.is_prepared("2026-11-29").unwrap());
+        assert_eq!(ledger.alert_ids("2026-11-29").unwrap(), ["a", "b", "c"]);
+        assert_eq!(ledger.pending().unwrap().len(), 2);
+        assert_eq!(messages(), 2, "the digest counts the deliveries committed with it");
+
+        // A forced run replaces the digest of its date, alerts and deliveries included.
+        let fewer = remembered(&["b"]);
+        let recording = ledger
+            .begin_prepared(run, &prepared("2026-11-29", &fewer, &[]), true)
+            .unwrap();
+        recording.commit(&deliveries[..1]).unwrap();
+        assert_eq!(ledger.alert_ids("2026-11-29").unwrap(), ["b"]);
+        assert_eq!(ledger.pending().unwrap().len(), 1);
+        assert_eq!(messages(), 1);
     }
 
     #[test]
