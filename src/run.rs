@@ -141,18 +141,11 @@ async fn prepare_and_deliver(
         )
         .await?;
         if let Some(recording) = prepared.recording {
+            // With the file transport, the written .eml files are the delivery.
+            let delivered = matches!(config.mail.transport, Transport::File);
             recording
-                .commit(&prepared.deliveries)
+                .commit(&prepared.deliveries, delivered)
                 .or_exit(Exit::Config)?;
-        }
-        if matches!(config.mail.transport, Transport::File) {
-            // The written .eml files are the delivery.
-            for d in &prepared.deliveries {
-                state
-                    .ledger
-                    .mark_sent(date, &d.recipient)
-                    .or_exit(Exit::Config)?;
-            }
         }
         summary
     };
@@ -467,7 +460,7 @@ fn write_csvs(
 ) -> Result<([PathBuf; 2], [u64; 2]), Failure> {
     let csv_started = std::time::Instant::now();
     let (alerts_csv, alerts_bytes) = folder
-        .write_with("alerts.csv", |out| {
+        .write_direct_with("alerts.csv", |out| {
             render::csv::write_alerts(out, digest, date, names, spill)
         })
         .or_exit(Exit::Config)?;

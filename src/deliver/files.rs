@@ -32,6 +32,61 @@ impl RunFolder {
         Ok(path)
     }
 
+    /// Writes several files inside the folder, each atomically as [`RunFolder::write`] does,
+    /// syncing each folder once for all the renames into it; returns the final paths.
+    pub fn write_many(&self, files: &[(String, &[u8])]) -> anyhow::Result<Vec<PathBuf>> {
+        let paths: Vec<PathBuf> = files.iter().map(|(name, _)| self.dir.join(name)).collect();
+        let tmps: Vec<PathBuf> = paths.iter().map(|p| tmp_path(p)).collect();
+        let result = (|| -> anyhow::Result<()> {
+            for ((tmp, path), (_, bytes)) in tmps.iter().zip(&paths).zip(files) {
+                let mut file = std::fs::File::create(tmp)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                file.write_all(bytes)
+                    .and_then(|()| file.sync_all())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            let mut folders = Vec::new();
+            for (tmp, path) in tmps.iter().zip(&paths) {
+                std::fs::rename(tmp, path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                if let Some(parent) = path.parent()
+                    && !folders.contains(&parent)
+                {
+                    folders.push(parent);
+                }
+            }
+            // The renames are durable only once their folders are synced.
+            for folder in folders {
+                std::fs::File::open(folder)
+                    .and_then(|f| f.sync_all())
+                    .with_context(|| format!("cannot sync {}", folder.display()))?;
+            }
+            Ok(())
+        })();
+        result.inspect_err(|_| {
+            for tmp in &tmps {
+                let _ = std::fs::remove_file(tmp);
+            }
+        })?;
+        Ok(paths)
+    }
+
+    /// [`RunFolder::write_with`] for a large file: written past the page cache where the
+    /// file system allows (see [`super::direct`]).
+    pub fn write_direct_with(
+        &self,
+        relative: &str,
+        write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<(PathBuf, u64)> {
+        let path = self.dir.join(relative);
+        let size = atomically(&path, |tmp| {
+            let mut out = super::direct::DirectWriter::create(tmp)?;
+            write(&mut out)?;
+            Ok(out.finish()?.0)
+        })?;
+        Ok((path, size))
+    }
+
     /// Streams `relative` inside the folder through a buffered writer, atomically; returns
     /// the final path and its size.
     pub fn write_with(
@@ -56,18 +111,24 @@ pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("{} has no file name", path.display()))?;
-    let mut tmp_name = file_name.to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| -> anyhow::Result<u64> {
-        let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(&tmp)?);
+    atomically(path, |tmp| {
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(tmp)?);
         write(&mut out)?;
-        let file = out
+        Ok(out
             .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?;
+            .map_err(std::io::IntoInnerError::into_error)?)
+    })
+}
+
+/// Has `make` write `<name>.tmp` beside `path` and return it, then syncs it and renames it
+/// over `path`; returns the size. On failure the temporary file is removed.
+fn atomically(
+    path: &Path,
+    make: impl FnOnce(&Path) -> anyhow::Result<std::fs::File>,
+) -> anyhow::Result<u64> {
+    let tmp = tmp_path(path);
+    let result = (|| -> anyhow::Result<u64> {
+        let file = make(&tmp)?;
         file.sync_all()?;
         let size = file.metadata()?.len();
         std::fs::rename(&tmp, path)?;
@@ -81,6 +142,13 @@ pub fn write_atomic_with(
         let _ = std::fs::remove_file(&tmp);
         e.context(format!("cannot write {}", path.display()))
     })
+}
+
+/// `<name>.tmp` beside `path`.
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
 }
 
 #[cfg(test)]
@@ -100,6 +168,36 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 2, "only digest.txt and mail/: {names:?}");
         assert!(run.mail_dir().is_dir());
+    }
+
+    #[test]
+    fn several_files_are_written_whole_and_a_failure_leaves_no_temporary_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunFolder::create(dir.path(), "2026-11-29").unwrap();
+        let files = [
+            ("digest.html".to_owned(), &b"<p>html</p>"[..]),
+            ("mail/a@p.example.eml".to_owned(), &b"From: x"[..]),
+        ];
+        let paths = run.write_many(&files).unwrap();
+        assert_eq!(
+            paths,
+            [
+                run.dir.join("digest.html"),
+                run.mail_dir().join("a@p.example.eml")
+            ]
+        );
+        assert_eq!(std::fs::read(&paths[1]).unwrap(), b"From: x");
+
+        // The second file cannot be written (its folder is missing): nothing half-written
+        // stays, and the error names the file.
+        let files = [
+            ("digest.txt".to_owned(), &b"text"[..]),
+            ("nowhere/b.eml".to_owned(), &b"From: y"[..]),
+        ];
+        let err = format!("{:#}", run.write_many(&files).unwrap_err());
+        assert!(err.contains("b.eml"), "{err}");
+        assert!(!run.dir.join("digest.txt.tmp").exists());
+        assert!(!run.dir.join("digest.txt").exists());
     }
 
     #[test]

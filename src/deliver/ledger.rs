@@ -114,14 +114,19 @@ pub struct Recording<'l> {
 }
 
 impl Recording<'_> {
-    /// Adds the deliveries, as pending, and commits the digest.
-    pub fn commit(self, deliveries: &[NewDelivery]) -> anyhow::Result<()> {
+    /// Adds the deliveries and commits the digest. The deliveries are pending, or sent when
+    /// `delivered` (the file transport: writing the `.eml` files, done by now, was the
+    /// delivery), recorded in the same transaction.
+    pub fn commit(self, deliveries: &[NewDelivery], delivered: bool) -> anyhow::Result<()> {
         let date = self.digest_date.as_str();
         {
-            let mut insert = self.tx.prepare(
+            let mut insert = self.tx.prepare(if delivered {
+                "INSERT INTO deliveries (digest_date, recipient, address, sender, message_id, eml_path, status, attempts, sent_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'sent', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+            } else {
                 "INSERT INTO deliveries (digest_date, recipient, address, sender, message_id, eml_path, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
-            )?;
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')"
+            })?;
             for d in deliveries {
                 let eml = d.eml_path.to_str().context("the .eml path is not UTF-8")?;
                 insert.execute(params![
@@ -404,7 +409,7 @@ impl Ledger {
             },
             replace,
         )?;
-        recording.commit(&prepared.deliveries)
+        recording.commit(&prepared.deliveries, false)
     }
 
     /// Starts recording a prepared digest: in one transaction, replaces an earlier digest of
@@ -809,7 +814,7 @@ mod tests {
     #[test]
     fn a_recording_is_seen_only_once_committed_and_leaves_nothing_when_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(dir.path()).unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
         let run = ledger.start_run("t", "2026-11-29", false).unwrap();
         let ids = remembered(&["a", "b", "c"]);
         let digest = prepared("2026-11-29", &ids, &[]);
@@ -833,21 +838,49 @@ mod tests {
 
         let recording = ledger.begin_prepared(run, &digest, false).unwrap();
         let deliveries = prepared("2026-11-29", &[], &["x@p.example", "y@p.example"]).deliveries;
-        recording.commit(&deliveries).unwrap();
+        recording.commit(&deliveries, false).unwrap();
         assert!(ledger.is_prepared("2026-11-29").unwrap());
         assert_eq!(ledger.alert_ids("2026-11-29").unwrap(), ["a", "b", "c"]);
         assert_eq!(ledger.pending().unwrap().len(), 2);
-        assert_eq!(messages(), 2, "the digest counts the deliveries committed with it");
+        assert_eq!(
+            messages(),
+            2,
+            "the digest counts the deliveries committed with it"
+        );
 
         // A forced run replaces the digest of its date, alerts and deliveries included.
         let fewer = remembered(&["b"]);
         let recording = ledger
             .begin_prepared(run, &prepared("2026-11-29", &fewer, &[]), true)
             .unwrap();
-        recording.commit(&deliveries[..1]).unwrap();
+        recording.commit(&deliveries[..1], false).unwrap();
         assert_eq!(ledger.alert_ids("2026-11-29").unwrap(), ["b"]);
         assert_eq!(ledger.pending().unwrap().len(), 1);
         assert_eq!(messages(), 1);
+
+        // The file transport's deliveries are recorded as sent with the digest.
+        let recording = ledger
+            .begin_prepared(run, &prepared("2026-11-29", &fewer, &[]), true)
+            .unwrap();
+        recording.commit(&deliveries, true).unwrap();
+        assert!(ledger.pending().unwrap().is_empty());
+        assert_eq!(
+            ledger.status("2026-11-29").unwrap(),
+            DateStatus {
+                pending: 0,
+                sent: 2,
+                failed: 0
+            }
+        );
+        let sent_at: Option<String> = ledger
+            .conn
+            .query_row(
+                "SELECT sent_at FROM deliveries WHERE recipient = 'x@p.example'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sent_at.is_some_and(|t| t.starts_with("20")));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! deliveries as pending; then the transport delivers. With `transport = "file"` the `.eml`
 //! files are the delivery; with SMTP each pending delivery is sent from its `.eml`, unchanged.
 
+pub mod direct;
 pub mod files;
 pub mod ledger;
 pub mod message;
@@ -91,12 +92,17 @@ pub fn write_all(
     csvs: [PathBuf; 2],
     messages: &[Outgoing],
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let mut written = Vec::with_capacity(REPORT_FILES.len() + messages.len());
-    written.push(folder.write(REPORT_FILES[0], reports.html.as_bytes())?);
-    written.push(folder.write(REPORT_FILES[1], reports.text.as_bytes())?);
-    written.extend(csvs);
+    let mut files: Vec<(String, &[u8])> = vec![
+        (REPORT_FILES[0].to_owned(), reports.html.as_bytes()),
+        (REPORT_FILES[1].to_owned(), reports.text.as_bytes()),
+    ];
     for message in messages {
-        written.push(folder.write(&format!("mail/{}", message.file_name), &message.bytes)?);
+        files.push((format!("mail/{}", message.file_name), &message.bytes));
     }
+    let mut paths = folder.write_many(&files)?.into_iter();
+    let mut written = Vec::with_capacity(REPORT_FILES.len() + messages.len());
+    written.extend(paths.by_ref().take(2));
+    written.extend(csvs);
+    written.extend(paths);
     Ok(written)
 }

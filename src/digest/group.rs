@@ -3,9 +3,15 @@
 //! subscriptions affected).
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 use super::{DigestAlert, Partner, alert_type};
-use crate::source::model::Severity;
+use crate::source::model::{FastHasher, Severity};
+
+/// The grouping's maps hash short ids, many times per alert: with a fast hash, not `SipHash`
+/// (nothing an attacker could exploit: a collision costs a comparison, not a wrong group).
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+type Set<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
 /// Counts of a set of alerts by severity, plus how many are overdue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -96,17 +102,16 @@ pub struct Reach {
 /// urgent alert, so the tree reads worst-first at every level.
 pub fn group(alerts: &[DigestAlert]) -> (Vec<PartnerGroup>, Vec<TypeStats>, Reach) {
     let mut partners: Vec<PartnerGroup> = Vec::new();
-    let mut partner_index: HashMap<&Partner, usize> = HashMap::new();
-    let mut customer_index: HashMap<(&Partner, Option<&str>), usize> = HashMap::new();
-    let mut subscription_index: HashMap<(&Partner, Option<&str>, Option<&str>), usize> =
-        HashMap::new();
+    let mut partner_index: Map<&Partner, usize> = Map::default();
+    let mut customer_index: Map<(&Partner, Option<&str>), usize> = Map::default();
+    let mut subscription_index: Map<(&Partner, Option<&str>, Option<&str>), usize> = Map::default();
 
     let mut types: Vec<TypeStats> = Vec::new();
-    let mut type_index: HashMap<&str, usize> = HashMap::new();
-    let mut type_reach: Vec<[HashSet<&str>; 3]> = Vec::new();
+    let mut type_index: Map<&str, usize> = Map::default();
+    let mut type_reach: Vec<[Set<&str>; 3]> = Vec::new();
 
-    let mut all_customers: HashSet<Option<&str>> = HashSet::new();
-    let mut all_subscriptions: HashSet<Option<&str>> = HashSet::new();
+    let mut all_customers: Set<Option<&str>> = Set::default();
+    let mut all_subscriptions: Set<Option<&str>> = Set::default();
 
     for (i, alert) in alerts.iter().enumerate() {
         let customer = alert.customer.as_deref();

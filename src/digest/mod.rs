@@ -139,7 +139,7 @@ pub struct Intake<'p> {
     window: Window,
     rules: Rules,
     hasher: select::IdHasher,
-    seen: HashMap<select::IdKey, Seen>,
+    seen: select::IdMap<Seen>,
     kept: Vec<DigestAlert>,
     /// Positions in `kept` whose alert a later copy replaced with one the digest does not list.
     dropped: HashSet<u32>,
@@ -168,7 +168,7 @@ impl<'p> Intake<'p> {
             window: Window::ending_at(as_of, rules.window_days),
             rules,
             hasher: select::IdHasher::default(),
-            seen: HashMap::new(),
+            seen: select::IdMap::default(),
             kept: Vec::new(),
             dropped: HashSet::new(),
             selection: Selection::default(),
