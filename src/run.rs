@@ -351,9 +351,13 @@ async fn prepare<'l>(
     ))
 }
 
-/// Collects the alerts into the digest. Alerts are sorted out as they arrive; the long text
-/// of those the digest keeps goes to a spill file (memory held in the digest stays small
-/// however many alerts there are).
+/// The long text of the alerts a digest keeps stays in memory up to this many bytes (a
+/// digest of a few thousand alerts); past it, it goes to the spill file.
+const HELD_DETAILS_BYTES: usize = 4 << 20;
+
+/// Collects the alerts into the digest. Alerts are sorted out as they arrive; past the first
+/// few MiB, the long text of those the digest keeps goes to a spill file (memory held in the
+/// digest stays small however many alerts there are, and a small digest needs no file).
 async fn collect_digest(
     config: &Config,
     as_of: DateTime<Utc>,
@@ -366,15 +370,23 @@ async fn collect_digest(
     ),
     Failure,
 > {
-    let mut spill = open_spill();
+    let mut spill = None;
     let mut spill_error = None;
+    let mut held = 0;
     let mut intake = digest::Intake::new(as_of, config.digest.rules(), previous);
     let collected = source::collect_into(&config.source, &mut |mut alert| {
-        if let Some(file) = spill.as_mut()
-            && intake.bucket(&alert) == digest::Bucket::InWindow
-            && let Err(e) = file.put(&mut alert.details)
+        if intake.bucket(&alert) == digest::Bucket::InWindow
+            && let source::model::Detail::Held(bytes) = &alert.details
         {
-            spill_error.get_or_insert(e);
+            held += bytes.len();
+            if held > HELD_DETAILS_BYTES {
+                let file = spill.get_or_insert_with(open_spill);
+                if let Some(file) = file.as_mut()
+                    && let Err(e) = file.put(&mut alert.details)
+                {
+                    spill_error.get_or_insert(e);
+                }
+            }
         }
         intake.add(alert);
     })
@@ -392,6 +404,7 @@ async fn collect_digest(
             .or_exit(Exit::Config);
     }
     let spill = spill
+        .flatten()
         .map(source::spill::Spill::finish)
         .transpose()
         .map_err(|e| anyhow::Error::from(e).context("cannot write the spill file"))

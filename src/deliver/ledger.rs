@@ -168,32 +168,55 @@ impl Listed<'_> {
         self.len() == 0
     }
 
-    /// The rows to insert, borrowed; the same values [`Remembered::of`] gives.
-    fn rows(&self) -> Vec<Row<'_>> {
+    /// Row `i` to insert, borrowed; the same values [`Remembered::of`] gives.
+    fn row(&self, i: usize) -> Row<'_> {
         match self {
-            Self::Remembered(alerts) => alerts
-                .iter()
-                .map(|a| Row {
+            Self::Remembered(alerts) => {
+                let a = &alerts[i];
+                Row {
                     id: Cow::Borrowed(&a.id),
                     alert_type: &a.alert_type,
                     severity: &a.severity,
                     customer: a.customer.as_deref(),
                     subscription: a.subscription.as_deref(),
                     detected: a.detected,
-                })
-                .collect(),
-            Self::Digest(alerts) => alerts
-                .iter()
-                .map(|a| Row {
+                }
+            }
+            Self::Digest(alerts) => {
+                let a = &alerts[i];
+                Row {
                     id: crate::digest::select::lower(&a.alert.id),
                     alert_type: &a.alert.alert_type,
                     severity: a.alert.severity.as_str(),
                     customer: a.customer.as_deref(),
                     subscription: a.subscription.as_deref(),
                     detected: a.alert.detected,
-                })
-                .collect(),
+                }
+            }
         }
+    }
+
+    /// The row ids' order: the first eight bytes of each (zero-padded, big-endian), with the
+    /// row's position; rows whose first eight bytes tie are compared whole. A million rows
+    /// are sorted in 16 MB instead of as borrowed rows five times the size.
+    fn id_order(&self) -> Vec<(u64, u32)> {
+        let mut order: Vec<(u64, u32)> = (0..self.len())
+            .map(|i| {
+                let id = self.row(i).id;
+                let mut head = [0u8; 8];
+                let n = id.len().min(8);
+                head[..n].copy_from_slice(&id.as_bytes()[..n]);
+                (
+                    u64::from_be_bytes(head),
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                )
+            })
+            .collect();
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| self.row(a.1 as usize).id.cmp(&self.row(b.1 as usize).id))
+        });
+        order
     }
 }
 
@@ -671,8 +694,7 @@ fn insert_digest_alerts(
     date: &str,
     alerts: Listed<'_>,
 ) -> anyhow::Result<()> {
-    let mut order = alerts.rows();
-    order.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let order = alerts.id_order();
     let statement = |rows: usize| {
         let mut sql = String::from(
             "INSERT OR IGNORE INTO digest_alerts
@@ -700,14 +722,15 @@ fn insert_digest_alerts(
         } else {
             last.insert(tx.prepare(&statement(chunk.len()))?)
         };
+        let rows: Vec<Row<'_>> = chunk.iter().map(|&(_, i)| alerts.row(i as usize)).collect();
         detected.clear();
-        detected.extend(chunk.iter().map(|a| {
+        detected.extend(rows.iter().map(|a| {
             a.detected
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         }));
         let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(1 + chunk.len() * 6);
         values.push(&date);
-        for (a, detected) in chunk.iter().zip(&detected) {
+        for (a, detected) in rows.iter().zip(&detected) {
             values.extend_from_slice(&[
                 &a.id as &dyn rusqlite::ToSql,
                 &a.alert_type,
@@ -957,6 +980,31 @@ mod tests {
         alerts.pop();
         alerts.sort_by(|x, y| x.id.cmp(&y.id));
         assert_eq!(previous.alerts, alerts);
+    }
+
+    #[test]
+    fn rows_are_inserted_in_id_order_also_when_ids_share_their_first_eight_bytes() {
+        let ids = [
+            "alert-000102",
+            "alert-0001",
+            "b",
+            "alert-000101",
+            "",
+            "alert-00",
+            "alert-000102-x",
+            "Z-upper",
+            "alert-0\u{e9}",
+            "a",
+        ];
+        let alerts = remembered(&ids);
+        let order: Vec<&str> = Listed::Remembered(&alerts)
+            .id_order()
+            .iter()
+            .map(|&(_, i)| ids[i as usize])
+            .collect();
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(order, sorted);
     }
 
     #[test]
