@@ -62,11 +62,12 @@ pub fn render(
 ) -> anyhow::Result<Reports> {
     let started = std::time::Instant::now();
     let attachments = Attachments::fitting(csv_sizes.0, csv_sizes.1, MAX_ATTACHMENT_BYTES);
-    let (view, html) = fit_html(digest, ctx, attachments)?;
+    let (view, html, tries) = fit_html(digest, ctx, attachments)?;
     let text = text::render(&view)?;
     tracing::info!(
         html_ms = millis(started.elapsed()),
         html_bytes = html.len(),
+        html_tries = tries,
         "reports rendered"
     );
     let alerts_csv = match attachments.alerts_csv {
@@ -99,15 +100,17 @@ fn fit_html(
     digest: &Digest,
     ctx: &Context<'_>,
     attachments: Attachments,
-) -> anyhow::Result<(View, String)> {
+) -> anyhow::Result<(View, String, u32)> {
     let mut limits = Limits::FULL;
     // Found once: each try below only lists fewer of them.
     let listing = view::Listing::of(digest, limits);
+    let mut tries = 0;
     loop {
+        tries += 1;
         let view = View::build_from(digest, ctx, limits, attachments, &listing);
         let html = html::render(&view)?;
         if html.len() <= HTML_BUDGET || limits == Limits::NONE {
-            return Ok((view, html));
+            return Ok((view, html, tries));
         }
         if limits.drill_down > 0 {
             let scaled = limits.drill_down * HTML_BUDGET / html.len();
