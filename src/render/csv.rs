@@ -195,15 +195,49 @@ fn rows(
     names: &Names,
     spill: Option<&SpillFile>,
 ) -> anyhow::Result<Vec<u8>> {
-    let mut w = rows_writer(Vec::with_capacity(alerts.len() * 1024));
+    let mut out = Vec::with_capacity(alerts.len() * 1024);
     let mut line = Line::default();
     let mut buffer = Vec::new();
     for a in alerts {
         let details = spill::load(spill, &a.alert.details, &mut buffer)?;
         line.fill(a, details, digest_date, names);
-        w.write_record(&line.cells)?;
+        put_record(&mut out, &line.cells);
     }
-    Ok(w.into_inner()?)
+    Ok(out)
+}
+
+/// One CSV record as the `csv` crate writes it with the settings of [`rows_writer`] (comma,
+/// CRLF, RFC 4180 quoting where needed), without its per-byte state machine: a field is
+/// quoted, its quotes doubled, when it holds a comma, a quote, CR or LF. A record of one
+/// empty field is `""`, as the crate writes it.
+fn put_record(out: &mut Vec<u8>, fields: &[Vec<u8>]) {
+    if let [only] = fields
+        && only.is_empty()
+    {
+        out.extend_from_slice(b"\"\"\r\n");
+        return;
+    }
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let needs_quotes = memchr::memchr3(b',', b'"', b'\n', field).is_some()
+            || memchr::memchr(b'\r', field).is_some();
+        if needs_quotes {
+            out.push(b'"');
+            let mut rest = &field[..];
+            while let Some(at) = memchr::memchr(b'"', rest) {
+                out.extend_from_slice(&rest[..=at]);
+                out.push(b'"');
+                rest = &rest[at + 1..];
+            }
+            out.extend_from_slice(rest);
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(field);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// One row of `alerts.csv`, its cells in reused buffers: a million rows need no allocation
@@ -251,8 +285,8 @@ impl Line {
         push_time(&mut c[19], alert.first_observed);
         push_time(&mut c[20], alert.last_observed);
         let _ = write!(c[21], "{}", a.age.num_hours().max(0));
-        let _ = write!(c[22], "{}", a.overdue);
-        let _ = write!(c[23], "{}", alert.is_test);
+        c[22].extend_from_slice(if a.overdue { b"true" } else { b"false" });
+        c[23].extend_from_slice(if alert.is_test { b"true" } else { b"false" });
         push_text(&mut c[24], details.description.unwrap_or(""));
         if details.additional_details().len() > 0 {
             push_json(&mut c[25], &AdditionalDetails(details));
@@ -280,30 +314,45 @@ fn push_time(cell: &mut Vec<u8>, t: Option<DateTime<Utc>>) {
         cell.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::AutoSi, true).as_bytes());
         return;
     }
-    let _ = write!(
-        cell,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
     let nanos = t.nanosecond();
     // A leap second is written as second 60 by chrono; let chrono write those.
     if nanos >= 1_000_000_000 {
-        cell.clear();
         cell.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::AutoSi, true).as_bytes());
         return;
     }
-    let _ = if nanos == 0 {
-        Ok(())
-    } else if nanos % 1_000_000 == 0 {
-        write!(cell, ".{:03}", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
-        write!(cell, ".{:06}", nanos / 1_000)
-    } else {
-        write!(cell, ".{nanos:09}")
-    };
+    let year = u32::try_from(year).unwrap_or(0);
+    push_digits(cell, year, 4);
+    cell.push(b'-');
+    push_digits(cell, month, 2);
+    cell.push(b'-');
+    push_digits(cell, day, 2);
+    cell.push(b'T');
+    push_digits(cell, t.hour(), 2);
+    cell.push(b':');
+    push_digits(cell, t.minute(), 2);
+    cell.push(b':');
+    push_digits(cell, t.second(), 2);
+    if nanos != 0 {
+        cell.push(b'.');
+        if nanos % 1_000_000 == 0 {
+            push_digits(cell, nanos / 1_000_000, 3);
+        } else if nanos % 1_000 == 0 {
+            push_digits(cell, nanos / 1_000, 6);
+        } else {
+            push_digits(cell, nanos, 9);
+        }
+    }
     cell.push(b'Z');
+}
+
+/// `value` in decimal, zero-padded to `width` digits (`value` has no more than that).
+fn push_digits(cell: &mut Vec<u8>, mut value: u32, width: usize) {
+    let start = cell.len();
+    cell.resize(start + width, b'0');
+    for slot in cell[start..].iter_mut().rev() {
+        *slot = b'0' + u8::try_from(value % 10).unwrap_or(0);
+        value /= 10;
+    }
 }
 
 /// JSON text for list and map cells, so a script can read them back unambiguously. It starts
@@ -388,6 +437,68 @@ pub fn write_summary<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hostile strings every output is tested with, and a few more.
+    fn awkward_fields() -> Vec<Vec<u8>> {
+        let corpus: Vec<String> =
+            serde_json::from_str(include_str!("../../tests/fixtures/hostile-strings.json"))
+                .unwrap_or_default();
+        let mut fields: Vec<Vec<u8>> = corpus.into_iter().map(String::into_bytes).collect();
+        for extra in [
+            "",
+            "\"",
+            "\"\"",
+            ",",
+            "\r",
+            "\n",
+            "a\"b",
+            "x,y",
+            "\r\n",
+            " ",
+            "é,\"ü\"",
+        ] {
+            fields.push(extra.as_bytes().to_vec());
+        }
+        fields
+    }
+
+    fn with_csv_crate(fields: &[Vec<u8>]) -> Vec<u8> {
+        let mut w = rows_writer(Vec::new());
+        w.write_record(fields).unwrap();
+        w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn records_are_the_bytes_the_csv_crate_writes() {
+        let fields = awkward_fields();
+        assert!(fields.len() > 20);
+        for window in fields.windows(3) {
+            let mut ours = Vec::new();
+            put_record(&mut ours, window);
+            assert_eq!(ours, with_csv_crate(window), "{window:?}");
+        }
+        for one in &fields {
+            let record = std::slice::from_ref(one);
+            let mut ours = Vec::new();
+            put_record(&mut ours, record);
+            assert_eq!(ours, with_csv_crate(record), "{one:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_record_is_the_bytes_the_csv_crate_writes(
+            fields in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(
+                    b"ab,\"\r\n 'x=".to_vec()), 0..6),
+                1..5,
+            )
+        ) {
+            let mut ours = Vec::new();
+            put_record(&mut ours, &fields);
+            proptest::prop_assert_eq!(ours, with_csv_crate(&fields));
+        }
+    }
 
     #[test]
     fn times_are_written_as_chrono_writes_them() {

@@ -24,13 +24,22 @@ impl Deref for HtmlDigest<'_> {
 }
 
 pub fn render(view: &View) -> anyhow::Result<String> {
-    let html = HtmlDigest { view }
+    inline(&template(view)?)
+}
+
+/// The template's output, before its stylesheet is inlined.
+pub fn template(view: &View) -> anyhow::Result<String> {
+    HtmlDigest { view }
         .render()
-        .context("rendering templates/digest.html")?;
+        .context("rendering templates/digest.html")
+}
+
+/// `html` with its stylesheet inlined into every element (see [`render`]).
+pub fn inline(html: &str) -> anyhow::Result<String> {
     css_inline::CSSInliner::options()
         .load_remote_stylesheets(false)
         .minify_css(true)
         .build()
-        .inline(&html)
+        .inline(html)
         .context("inlining the digest's CSS")
 }
