@@ -463,7 +463,8 @@ fn write_csvs_and_record<'l>(
     })
 }
 
-/// Streams `alerts.csv` and `summary.csv` into the run folder; returns their paths and sizes.
+/// Streams `alerts.csv` and `summary.csv` into the run folder, side by side; returns their
+/// paths and sizes.
 fn write_csvs(
     folder: &RunFolder,
     digest: &digest::Digest,
@@ -472,16 +473,23 @@ fn write_csvs(
     spill: Option<&source::spill::SpillFile>,
 ) -> Result<([PathBuf; 2], [u64; 2]), Failure> {
     let csv_started = std::time::Instant::now();
-    let (alerts_csv, alerts_bytes) = folder
-        .write_direct_with("alerts.csv", |out| {
+    // `summary.csv` (one row per group and type) is made beside `alerts.csv`.
+    let (alerts, summary) = std::thread::scope(|scope| {
+        let summary = scope.spawn(|| {
+            folder.write_with("summary.csv", |out| {
+                render::csv::write_summary(out, digest, date, names)
+            })
+        });
+        let alerts = folder.write_direct_with("alerts.csv", |out| {
             render::csv::write_alerts(out, digest, date, names, spill)
-        })
-        .or_exit(Exit::Config)?;
-    let (summary_csv, summary_bytes) = folder
-        .write_with("summary.csv", |out| {
-            render::csv::write_summary(out, digest, date, names)
-        })
-        .or_exit(Exit::Config)?;
+        });
+        let summary = summary
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (alerts, summary)
+    });
+    let (alerts_csv, alerts_bytes) = alerts.or_exit(Exit::Config)?;
+    let (summary_csv, summary_bytes) = summary.or_exit(Exit::Config)?;
     info!(
         csv_ms = u64::try_from(csv_started.elapsed().as_millis()).unwrap_or(u64::MAX),
         alerts_csv_bytes = alerts_bytes,
