@@ -353,7 +353,7 @@ async fn prepare<'l>(
 
 /// The long text of the alerts a digest keeps stays in memory up to this many bytes (a
 /// digest of a few thousand alerts); past it, it goes to the spill file.
-const HELD_DETAILS_BYTES: usize = 4 << 20;
+const HELD_DETAILS_BYTES: usize = 8 << 20;
 
 /// Collects the alerts into the digest. Alerts are sorted out as they arrive; past the first
 /// few MiB, the long text of those the digest keeps goes to a spill file (memory held in the
