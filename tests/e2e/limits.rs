@@ -99,3 +99,90 @@ fn csvs_too_large_to_attach_stay_in_the_run_folder_and_the_email_says_so() {
         "{text}"
     );
 }
+
+/// Runs the job's `run` with `TMPDIR` set; returns its output.
+fn run_with_tmpdir(job: &Job, tmpdir: &std::path::Path) -> std::process::Output {
+    let config = job.config();
+    crate::harness::run_binary(
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--as-of",
+            "2026-11-29T07:00:00Z",
+            "--dry-run",
+        ],
+        &[("TMPDIR", tmpdir.to_str().unwrap())],
+    )
+}
+
+#[test]
+fn a_large_digest_moves_its_details_to_the_spill_file_and_gets_them_back_whole() {
+    // 4,000 alerts with 3 KB descriptions of their own (12 MB, past the 8 MiB the job keeps
+    // in memory); every other alert has no title, so the email shows its description.
+    let page = many_alerts(4000);
+    let mut alerts: Vec<serde_json::Value> = serde_json::from_str::<serde_json::Value>(&page)
+        .unwrap()["value"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for (i, a) in alerts.iter_mut().enumerate() {
+        a["description"] = format!("details of alert {i}: {}", "x".repeat(3000)).into();
+        if i % 2 == 0 {
+            a.as_object_mut().unwrap().remove("displayName");
+        }
+    }
+    let job = Job::new(
+        BASE_CONFIG,
+        &serde_json::json!({ "value": alerts }).to_string(),
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let output = run_with_tmpdir(&job, tmp.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("spill"), "{}", stderr(&output));
+    let day = job.day("2026-11-29.dry-run");
+    let (header, rows) = read_csv(&day.join("alerts.csv"));
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(rows.len(), 4000);
+    for row in &rows {
+        let id = &row[column("alert_id")];
+        let i = usize::from_str_radix(&id[..8], 16).unwrap();
+        assert_eq!(
+            row[column("description")],
+            format!("details of alert {i}: {}", "x".repeat(3000)),
+            "{id}"
+        );
+        assert!(row[column("affected_resource_ids")].contains(&format!("vm-{i}\"")));
+    }
+    let html = std::fs::read_to_string(day.join("digest.html")).unwrap();
+    assert!(
+        html.contains("details of alert "),
+        "an untitled listed alert shows its description, read back from the spill file"
+    );
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+        "the spill file has no name in TMPDIR"
+    );
+
+    // Where no spill file can be made (TMPDIR is a file), the job says so and keeps the
+    // details in memory: the same reports. This is also what shows that the run above used
+    // a spill file at this size.
+    let not_a_folder = tmp.path().join("file");
+    std::fs::write(&not_a_folder, "").unwrap();
+    let before = std::fs::read(day.join("alerts.csv")).unwrap();
+    let output = run_with_tmpdir(&job, &not_a_folder);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot create a spill file; alert details stay in memory"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(std::fs::read(day.join("alerts.csv")).unwrap() == before);
+
+    // A small digest never needs one: no warning even without a usable TMPDIR.
+    let small = Job::new(BASE_CONFIG, &many_alerts(100));
+    let output = run_with_tmpdir(&small, &not_a_folder);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("spill"), "{}", stderr(&output));
+}
