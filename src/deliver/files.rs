@@ -27,13 +27,13 @@ impl RunFolder {
 
     /// Writes `relative` inside the folder, atomically; returns the final path.
     pub fn write(&self, relative: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
-        let path = self.dir.join(relative);
-        write_atomic(&path, bytes)?;
-        Ok(path)
+        let mut paths = self.write_many(&[(relative.to_owned(), bytes)])?;
+        paths.pop().context("one file was written")
     }
 
-    /// Writes several files inside the folder, each atomically as [`RunFolder::write`] does,
-    /// syncing each folder once for all the renames into it; returns the final paths.
+    /// Writes several files inside the folder, each to `<name>.tmp`, synced, then renamed
+    /// over its name, syncing each folder once for all the renames into it; returns the final
+    /// paths. On failure no temporary file is left.
     pub fn write_many(&self, files: &[(String, &[u8])]) -> anyhow::Result<Vec<PathBuf>> {
         let paths: Vec<PathBuf> = files.iter().map(|(name, _)| self.dir.join(name)).collect();
         let tmps: Vec<PathBuf> = paths.iter().map(|p| tmp_path(p)).collect();
@@ -55,11 +55,8 @@ impl RunFolder {
                     folders.push(parent);
                 }
             }
-            // The renames are durable only once their folders are synced.
             for folder in folders {
-                std::fs::File::open(folder)
-                    .and_then(|f| f.sync_all())
-                    .with_context(|| format!("cannot sync {}", folder.display()))?;
+                sync_folder(folder)?;
             }
             Ok(())
         })();
@@ -100,13 +97,8 @@ impl RunFolder {
     }
 }
 
-/// Writes to `<name>.tmp` beside the target, syncs it, then renames it over the target.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_atomic_with(path, |out| Ok(out.write_all(bytes)?)).map(|_| ())
-}
-
-/// [`write_atomic`] for content that `write` streams (through a 256 KiB buffer); returns the
-/// size written.
+/// Writes what `write` streams (through a 256 KiB buffer) to `<name>.tmp` beside `path`, syncs
+/// it, then renames it over `path`; returns the size written.
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
@@ -132,9 +124,8 @@ fn atomically(
         file.sync_all()?;
         let size = file.metadata()?.len();
         std::fs::rename(&tmp, path)?;
-        // The rename is durable only once the folder itself is synced.
         if let Some(parent) = path.parent() {
-            std::fs::File::open(parent)?.sync_all()?;
+            sync_folder(parent)?;
         }
         Ok(size)
     })();
@@ -142,6 +133,13 @@ fn atomically(
         let _ = std::fs::remove_file(&tmp);
         e.context(format!("cannot write {}", path.display()))
     })
+}
+
+/// Syncs a folder: a rename into it is durable only once the folder itself is synced.
+fn sync_folder(folder: &Path) -> anyhow::Result<()> {
+    std::fs::File::open(folder)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot sync {}", folder.display()))
 }
 
 /// `<name>.tmp` beside `path`.
