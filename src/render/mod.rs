@@ -126,6 +126,8 @@ fn fit_html_from(
         // The most drill-down rows whose template output is expected to fit (the output
         // grows with the rows).
         let (mut low, mut high) = (0, limits.drill_down);
+        // The view and template of the largest drill-down found to fit so far.
+        let mut fitting = None;
         while low < high {
             let middle = (low + high).div_ceil(2);
             let view = View::build_from(
@@ -138,15 +140,22 @@ fn fit_html_from(
                 attachments,
                 &listing,
             );
-            if fits(html::template(&view)?.len(), growth) {
+            let template = html::template(&view)?;
+            if fits(template.len(), growth) {
                 low = middle;
+                fitting = Some((view, template));
             } else {
                 high = middle - 1;
             }
         }
         limits.drill_down = low;
-        let view = View::build_from(digest, ctx, limits, attachments, &listing);
-        let template = html::template(&view)?;
+        let (view, template) = if let Some(probed) = fitting {
+            probed
+        } else {
+            let view = View::build_from(digest, ctx, limits, attachments, &listing);
+            let template = html::template(&view)?;
+            (view, template)
+        };
         let html = html::inline(&template)?;
         tries += 1;
         if html.len() <= HTML_BUDGET || limits == Limits::NONE {
