@@ -165,16 +165,20 @@ fn the_first_digest_says_it_has_no_history() {
     assert!(view.changes.intro.starts_with("Det här är den första"));
 }
 
-#[test]
-fn changes_list_new_alerts_and_what_became_of_the_others() {
-    let remembered = |id: &str| Remembered {
+/// An alert the previous digest (a day earlier) listed, detected three days before now.
+fn remembered(id: &str) -> Remembered {
+    Remembered {
         id: id.to_owned(),
         alert_type: "usageAnomalyDetection".to_owned(),
         severity: "medium".to_owned(),
         customer: Some("c".to_owned()),
         subscription: None,
         detected: as_of() - TimeDelta::days(3),
-    };
+    }
+}
+
+#[test]
+fn changes_list_new_alerts_and_what_became_of_the_others() {
     let previous = Previous {
         digest_date: "2026-11-28".to_owned(),
         as_of: as_of() - TimeDelta::days(1),
@@ -300,20 +304,12 @@ fn named_groups_show_the_name_with_the_short_id_and_unnamed_ones_the_short_id() 
 
 #[test]
 fn an_alert_resolved_with_our_resolve_command_names_who_ran_it() {
-    let remembered = Remembered {
-        id: "gone".to_owned(),
-        alert_type: "usageAnomalyDetection".to_owned(),
-        severity: "medium".to_owned(),
-        customer: Some("c".to_owned()),
-        subscription: None,
-        detected: as_of() - TimeDelta::days(3),
-    };
     // The service (filtering resolved alerts out) no longer reports it; the ledger says who
     // resolved it, and how.
     let previous = Previous {
         digest_date: "2026-11-28".to_owned(),
         as_of: as_of() - TimeDelta::days(1),
-        alerts: vec![remembered],
+        alerts: vec![remembered("gone")],
         resolved_here: vec![ResolvedHere {
             id: "gone".to_owned(),
             reason: Some(crate::source::model::ResolvedReason::Legitimate),
