@@ -176,7 +176,7 @@ impl Bench {
             .await
             .unwrap()?;
             eprintln!(
-                "  run {}: parse-only {:.2} s {} MB; job {:.2} s {} MB",
+                "  run {}: parse-only {:.3} s {} MB; job {:.3} s {} MB",
                 run + 1,
                 p.wall.as_secs_f64(),
                 p.max_rss_kb / 1024,
@@ -478,7 +478,7 @@ fn print_table(rows: &[Row], runs: usize) {
     for r in rows {
         let job = r.job_wall.as_secs_f64();
         println!(
-            "| {} | {:.2} s | {} MB | {:.2} s | {} MB | {:.2}× | {:.0} | {:.0} | {} B | {} ms |",
+            "| {} | {:.3} s | {} MB | {:.3} s | {} MB | {:.2}× | {:.0} | {:.0} | {} B | {} ms |",
             r.n,
             r.parse_wall.as_secs_f64(),
             r.parse_rss_kb / 1024,

@@ -68,17 +68,19 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
         .or_exit(Exit::Config)?;
     let date = as_of::digest_date(as_of, tz).format("%Y-%m-%d").to_string();
     info!(digest_date = %date, %as_of, dry_run = request.dry_run, force = request.force, "run started");
+    // The source's HTTP client is built while the ledger is opened and read.
+    let setup = source::Setup::start(&config.source);
 
     if request.dry_run {
         let previous = dry_run_history(&config, &date);
-        let (summary, _) = prepare(
+        let summary = prepare(
             &config,
             as_of,
             request.now,
             &date,
-            0,
             None,
             previous.as_ref(),
+            setup,
         )
         .await?;
         info!("dry run: nothing recorded, nothing sent");
@@ -93,7 +95,8 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
         .start_run(&rfc3339, &date, request.force)
         .or_exit(Exit::Config)?;
 
-    let result = prepare_and_deliver(request, &config, &mut state, run_id, as_of, &date).await;
+    let result =
+        prepare_and_deliver(request, &config, &mut state, run_id, as_of, &date, setup).await;
     let outcome = match &result {
         Ok(summary) => format!("{:?}", summary.exit).to_lowercase(),
         Err(f) => format!("{}: {:#}", format!("{:?}", f.exit).to_lowercase(), f.error),
@@ -111,6 +114,7 @@ async fn prepare_and_deliver(
     run_id: i64,
     as_of: DateTime<Utc>,
     date: &str,
+    setup: source::Setup,
 ) -> Result<Summary, Failure> {
     let rfc3339 = as_of.to_rfc3339();
     let generation = state.ledger.generation(date).or_exit(Exit::Config)?;
@@ -125,29 +129,22 @@ async fn prepare_and_deliver(
     } else {
         let next = generation.map_or(0, |g| g + 1);
         let previous = state.ledger.previous(date).or_exit(Exit::Config)?;
-        let (summary, prepared) = prepare(
+        prepare(
             config,
             as_of,
             request.now,
             date,
-            next,
             Some(Recorder {
-                ledger: &state.ledger,
+                ledger: &mut state.ledger,
                 run_id,
                 as_of: &rfc3339,
+                generation: next,
                 replace: already,
             }),
             previous.as_ref(),
+            setup,
         )
-        .await?;
-        if let Some(recording) = prepared.recording {
-            // With the file transport, the written .eml files are the delivery.
-            let delivered = matches!(config.mail.transport, Transport::File);
-            recording
-                .commit(&prepared.deliveries, delivered)
-                .or_exit(Exit::Config)?;
-        }
-        summary
+        .await?
     };
 
     deliver(config, state, &mut summary).await?;
@@ -227,38 +224,68 @@ fn dry_run_history(config: &Config, date: &str) -> Option<digest::Previous> {
 
 /// Where a run that is not a dry run records its digest.
 struct Recorder<'l> {
-    ledger: &'l Ledger,
+    ledger: &'l mut Ledger,
     run_id: i64,
     /// The as-of instant, as recorded.
     as_of: &'l str,
+    /// 0 for the first preparation of the date, then 1, 2… for each forced one.
+    generation: u32,
     /// A forced run replaces the earlier digest of its date.
     replace: bool,
 }
 
-/// The deliveries of a prepared digest, and its record in the ledger, to be committed with
-/// them (none in a dry run).
-struct PreparedFiles<'l> {
-    recording: Option<deliver::ledger::Recording<'l>>,
-    deliveries: Vec<NewDelivery>,
+impl Recorder<'_> {
+    /// Writes the digest and its alerts into the ledger, then waits for the deliveries: commits
+    /// with them (sent, when `delivered`: the file transport), or, when the sender is gone
+    /// without them, leaves the ledger as it was. True when it committed.
+    fn record(
+        self,
+        digest: &digest::Digest,
+        date: &str,
+        delivered: bool,
+        deliveries: &std::sync::mpsc::Receiver<Vec<NewDelivery>>,
+    ) -> anyhow::Result<bool> {
+        let recording = self.ledger.begin_prepared(
+            self.run_id,
+            &Prepared {
+                digest_date: date,
+                as_of: self.as_of,
+                generation: self.generation,
+                alerts: Listed::Digest(&digest.alerts),
+                deliveries: Vec::new(),
+            },
+            self.replace,
+        )?;
+        match deliveries.recv() {
+            Ok(deliveries) => {
+                recording.commit(&deliveries, delivered)?;
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
+    }
 }
 
-/// Collects, digests, names, renders and writes every report and message. A dry run (no
-/// `ledger`) writes to `<date>.dry-run/`, so it never changes the `.eml` files that pending
+/// Collects, digests, names, renders and writes every report and message, and records the
+/// digest with its deliveries in the ledger once they are all written. A dry run (no
+/// `recorder`) writes to `<date>.dry-run/`, so it never changes the `.eml` files that pending
 /// deliveries will send, and reads cached names without writing them.
-async fn prepare<'l>(
+async fn prepare(
     config: &Config,
     as_of: DateTime<Utc>,
     now: DateTime<Utc>,
     date: &str,
-    generation: u32,
-    recorder: Option<Recorder<'l>>,
+    recorder: Option<Recorder<'_>>,
     previous: Option<&digest::Previous>,
-) -> Result<(Summary, PreparedFiles<'l>), Failure> {
+    setup: source::Setup,
+) -> Result<Summary, Failure> {
     let dry_run = recorder.is_none();
+    // A dry run's messages are those of the first preparation.
+    let generation = recorder.as_ref().map_or(0, |r| r.generation);
     let tz = config.digest.timezone;
-    let (collected, mut digest, spill) = collect_digest(config, as_of, previous).await?;
+    let (collected, mut digest, spill) = collect_digest(config, as_of, previous, setup).await?;
     let set_aside = collected.set_aside.len();
-    let names = look_up_names(config, &digest, recorder.as_ref().map(|r| r.ledger), now).await;
+    let names = look_up_names(config, &digest, recorder.as_ref().map(|r| &*r.ledger), now).await;
 
     let ctx = Context {
         digest_date: as_of::digest_date(as_of, tz),
@@ -273,26 +300,93 @@ async fn prepare<'l>(
     } else {
         date.to_owned()
     };
-    let folder =
-        RunFolder::create(&config.digest.output_dir, &folder_name).or_exit(Exit::Config)?;
-    let (csvs, recording) = write_csvs_and_record(
-        &folder,
-        &digest,
-        date,
-        &names.names,
-        spill.as_ref(),
-        recorder.as_ref().map(|r| (r, generation)),
-    );
-    let ([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]) = csvs?;
-    let recording = recording.or_exit(Exit::Config)?;
+    // The details the email may show come back from the spill file before the reports are
+    // made (the digest is shared by the threads that make them).
     render::hold_listed(&mut digest, spill.as_ref())
         .map_err(|e| anyhow::Error::from(e).context("cannot read the spill file"))
         .or_exit(Exit::Config)?;
+    let folder =
+        RunFolder::create(&config.digest.output_dir, &folder_name).or_exit(Exit::Config)?;
+    let delivered = matches!(config.mail.transport, Transport::File);
+    let made = std::thread::scope(|scope| {
+        // The ledger records the digest and its alerts on a thread of its own while the
+        // files are made, and commits only with the deliveries, once every file is written;
+        // without them (a file failed) it leaves the ledger as it was.
+        let (deliveries_tx, deliveries_rx) = std::sync::mpsc::channel();
+        let recording = recorder.map(|r| {
+            let digest = &digest;
+            scope.spawn(move || r.record(digest, date, delivered, &deliveries_rx))
+        });
+        let made = make_files(
+            config,
+            &folder,
+            &digest,
+            &ctx,
+            (date, as_of, generation),
+            spill.as_ref(),
+            || {
+                recording
+                    .as_ref()
+                    .is_some_and(std::thread::ScopedJoinHandle::is_finished)
+            },
+        );
+        if let Ok((_, deliveries)) = &made {
+            // The recording thread is gone only if it failed; its error is told below.
+            let _ = deliveries_tx.send(deliveries.clone());
+        }
+        drop(deliveries_tx);
+        let committed = recording.map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (made, committed)
+    });
+    let (files, deliveries) = match made {
+        (_, Some(Err(e))) => return Err(e).or_exit(Exit::Config),
+        (made, _) => made?,
+    };
     drop(spill);
+
+    let summary = Summary {
+        digest_date: date.to_owned(),
+        prepared: true,
+        pages: collected.pages,
+        retries: collected.retries,
+        bytes: collected.bytes,
+        collect_ms: u64::try_from(collected.elapsed.as_millis()).unwrap_or(u64::MAX),
+        set_aside,
+        selection: digest.selection,
+        partners: digest.reach.partners,
+        customers: digest.reach.customers,
+        subscriptions: digest.reach.subscriptions,
+        names: names.stats,
+        messages: deliveries.len(),
+        folder: folder.dir,
+        files,
+        ..Summary::default()
+    };
+    Ok(summary)
+}
+
+/// Writes the CSVs, renders the email's reports and writes them with the `.eml` messages;
+/// returns the files written and the deliveries to record. `recording_failed` is asked
+/// before the messages are written: what cannot be recorded is not delivered.
+fn make_files(
+    config: &Config,
+    folder: &RunFolder,
+    digest: &digest::Digest,
+    ctx: &Context<'_>,
+    (date, as_of, generation): (&str, DateTime<Utc>, u32),
+    spill: Option<&source::spill::SpillFile>,
+    recording_failed: impl Fn() -> bool,
+) -> Result<(Vec<PathBuf>, Vec<NewDelivery>), Failure> {
+    let ([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]) =
+        write_csvs(folder, digest, date, ctx.names, spill)?;
     let size = |bytes: u64| usize::try_from(bytes).unwrap_or(usize::MAX);
     let reports = render::render(
-        &digest,
-        &ctx,
+        digest,
+        ctx,
         (size(alerts_bytes), size(summary_bytes)),
         |name| std::fs::read(folder.dir.join(name)),
     )
@@ -309,7 +403,11 @@ async fn prepare<'l>(
         };
         message::build_all(envelope, &config.mail.to, &reports).or_exit(Exit::Internal)?
     };
-    let files = deliver::write_all(&folder, &reports, [alerts_csv, summary_csv], &messages)
+    if recording_failed() {
+        // The caller has the ledger's error.
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let files = deliver::write_all(folder, &reports, [alerts_csv, summary_csv], &messages)
         .or_exit(Exit::Config)?;
     let mail_dir = folder.mail_dir();
     let deliveries = messages
@@ -323,32 +421,7 @@ async fn prepare<'l>(
                 .unwrap_or_else(|_| mail_dir.join(&m.file_name)),
         })
         .collect();
-
-    let summary = Summary {
-        digest_date: date.to_owned(),
-        prepared: true,
-        pages: collected.pages,
-        retries: collected.retries,
-        bytes: collected.bytes,
-        collect_ms: u64::try_from(collected.elapsed.as_millis()).unwrap_or(u64::MAX),
-        set_aside,
-        selection: digest.selection,
-        partners: digest.reach.partners,
-        customers: digest.reach.customers,
-        subscriptions: digest.reach.subscriptions,
-        names: names.stats,
-        messages: messages.len(),
-        folder: folder.dir,
-        files,
-        ..Summary::default()
-    };
-    Ok((
-        summary,
-        PreparedFiles {
-            recording,
-            deliveries,
-        },
-    ))
+    Ok((files, deliveries))
 }
 
 /// The long text of the alerts a digest keeps stays in memory up to this many bytes (a
@@ -362,6 +435,7 @@ async fn collect_digest(
     config: &Config,
     as_of: DateTime<Utc>,
     previous: Option<&digest::Previous>,
+    setup: source::Setup,
 ) -> Result<
     (
         source::Collected,
@@ -374,7 +448,7 @@ async fn collect_digest(
     let mut spill_error = None;
     let mut held = 0;
     let mut intake = digest::Intake::new(as_of, config.digest.rules(), previous);
-    let collected = source::collect_into(&config.source, &mut |mut alert| {
+    let collected = source::collect_into(&config.source, setup, &mut |mut alert| {
         if intake.bucket(&alert) == digest::Bucket::InWindow
             && let source::model::Detail::Held(bytes) = &alert.details
         {
@@ -419,48 +493,6 @@ async fn collect_digest(
         );
     }
     Ok((collected, intake.finish(), spill))
-}
-
-/// Writes the CSVs (see [`write_csvs`]) on a second thread while this one starts recording
-/// the digest and its alerts in the ledger, in a transaction committed only with the
-/// deliveries once every file is written.
-#[expect(
-    clippy::type_complexity,
-    reason = "the two results of the two threads, as they are"
-)]
-fn write_csvs_and_record<'l>(
-    folder: &RunFolder,
-    digest: &digest::Digest,
-    date: &str,
-    names: &names::Names,
-    spill: Option<&source::spill::SpillFile>,
-    recorder: Option<(&Recorder<'l>, u32)>,
-) -> (
-    Result<([PathBuf; 2], [u64; 2]), Failure>,
-    anyhow::Result<Option<deliver::ledger::Recording<'l>>>,
-) {
-    std::thread::scope(|scope| {
-        let csvs = scope.spawn(|| write_csvs(folder, digest, date, names, spill));
-        let recording = recorder
-            .map(|(r, generation)| {
-                r.ledger.begin_prepared(
-                    r.run_id,
-                    &Prepared {
-                        digest_date: date,
-                        as_of: r.as_of,
-                        generation,
-                        alerts: Listed::Digest(&digest.alerts),
-                        deliveries: Vec::new(),
-                    },
-                    r.replace,
-                )
-            })
-            .transpose();
-        let csvs = csvs
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (csvs, recording)
-    })
 }
 
 /// Streams `alerts.csv` and `summary.csv` into the run folder, side by side; returns their
