@@ -466,6 +466,10 @@ impl Ledger {
             ],
         )?;
         insert_digest_alerts(&tx, date, prepared.alerts)?;
+        // The rows' pages go to the database file now (SQLite syncs its journal first), while
+        // the reports are still being made: the commit is left with the deliveries and the
+        // syncs. Uncommitted, they are rolled back like any others.
+        tx.cache_flush()?;
         Ok(Recording {
             tx,
             digest_date: date.to_owned(),
