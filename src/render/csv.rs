@@ -11,6 +11,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 
+use super::json_cell;
 use crate::digest::{Digest, DigestAlert, Partner};
 use crate::source::model::{DetailsRef, Text};
 use crate::source::names::Names;
@@ -275,9 +276,21 @@ impl Line {
         push_text(&mut c[13], a.subscription.as_deref().unwrap_or(""));
         push_name(&mut c[14], names, a.subscription.as_deref());
         push_text(&mut c[15], alert.catalog_offer_id.as_deref().unwrap_or(""));
+        // Lists and maps as JSON text, so a script can read them back unambiguously. It
+        // starts with `[` or `{`, so it never needs neutralising.
         if details.affected_resources().len() > 0 {
-            push_json(&mut c[16], &ResourceIds(details));
-            push_json(&mut c[17], &ResourceTypes(details));
+            json_cell::push_array(
+                &mut c[16],
+                details
+                    .affected_resources()
+                    .map(|r| r.resource_id.unwrap_or("")),
+            );
+            json_cell::push_array(
+                &mut c[17],
+                details
+                    .affected_resources()
+                    .map(|r| r.resource_type.unwrap_or("")),
+            );
         }
         push_time(&mut c[18], Some(alert.detected));
         push_time(&mut c[19], alert.first_observed);
@@ -287,7 +300,7 @@ impl Line {
         c[23].extend_from_slice(if alert.is_test { b"true" } else { b"false" });
         push_text(&mut c[24], details.description.unwrap_or(""));
         if details.additional_details().len() > 0 {
-            push_json(&mut c[25], &AdditionalDetails(details));
+            json_cell::push_object(&mut c[25], details.additional_details());
         }
         // c[26], the decision, stays empty.
     }
@@ -350,44 +363,6 @@ fn push_digits(cell: &mut Vec<u8>, mut value: u32, width: usize) {
     for slot in cell[start..].iter_mut().rev() {
         *slot = b'0' + u8::try_from(value % 10).unwrap_or(0);
         value /= 10;
-    }
-}
-
-/// JSON text for list and map cells, so a script can read them back unambiguously. It starts
-/// with `[` or `{`, so it never needs neutralising.
-fn push_json<T: serde::Serialize>(cell: &mut Vec<u8>, value: &T) {
-    if serde_json::to_writer(&mut *cell, value).is_err() {
-        cell.clear();
-    }
-}
-
-struct ResourceIds<'a>(DetailsRef<'a>);
-struct ResourceTypes<'a>(DetailsRef<'a>);
-struct AdditionalDetails<'a>(DetailsRef<'a>);
-
-impl serde::Serialize for ResourceIds<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            self.0
-                .affected_resources()
-                .map(|r| r.resource_id.unwrap_or("")),
-        )
-    }
-}
-
-impl serde::Serialize for ResourceTypes<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            self.0
-                .affected_resources()
-                .map(|r| r.resource_type.unwrap_or("")),
-        )
-    }
-}
-
-impl serde::Serialize for AdditionalDetails<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.additional_details())
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod display;
 pub mod html;
+mod json_cell;
 pub mod lang;
 pub mod text;
 pub mod view;
