@@ -50,7 +50,7 @@ pub async fn collect(config: &GraphConfig, http: &Http) -> Result<Collected, Gra
 /// Pages overlap: as soon as a page is in and its next link known (a quick first pass over
 /// the JSON), its records are parsed on a blocking thread while this task hands the previous
 /// page's alerts to `sink` and requests the next page. At most one page is parsed at a time,
-/// and at most two pages' bodies and one page's alerts are held.
+/// and at most two pages' bodies and two pages' alerts are held.
 pub async fn collect_into(
     config: &GraphConfig,
     http: &Http,
@@ -78,15 +78,15 @@ pub async fn collect_into(
 
 type Parsing = tokio::task::JoinHandle<(Page, Interner)>;
 
-/// Waits for a page's parse and hands its alerts over.
-async fn hand_over(
-    parsing: Parsing,
-    collected: &mut Collected,
-    sink: &mut (dyn FnMut(Alert) + Send),
-) -> Result<Interner, GraphError> {
-    let (page, interner) = parsing
+/// Waits for a page's parse: the page, and the interner for the next.
+async fn parsed(parsing: Parsing) -> Result<(Page, Interner), GraphError> {
+    parsing
         .await
-        .map_err(|e| GraphError::BadPage(format!("parsing a page failed: {e}")))?;
+        .map_err(|e| GraphError::BadPage(format!("parsing a page failed: {e}")))
+}
+
+/// Hands a parsed page's alerts over.
+fn hand_over(page: Page, collected: &mut Collected, sink: &mut (dyn FnMut(Alert) + Send)) {
     debug!(
         page = collected.pages + 1,
         alerts = page.alerts.len(),
@@ -97,7 +97,6 @@ async fn hand_over(
     for alert in page.alerts {
         sink(alert);
     }
-    Ok(interner)
 }
 
 async fn collect_pages(
@@ -150,8 +149,13 @@ async fn collect_pages(
         let split =
             split_page(&response.body, &label).map_err(|e| GraphError::BadPage(e.to_string()))?;
         let next = split.next_link.clone();
-        if let Some(previous) = parsing.take() {
-            interner = Some(hand_over(previous, collected, sink).await?);
+        // The previous page's parse hands back the interner; this page's parse starts with
+        // it before the previous page's alerts go to the sink, so the two overlap.
+        let mut previous = None;
+        if let Some(parsing) = parsing.take() {
+            let (page, words) = parsed(parsing).await?;
+            interner = Some(words);
+            previous = Some(page);
         }
         let mut words = interner.take().unwrap_or_default();
         // split_page found the body to be UTF-8 JSON.
@@ -160,13 +164,17 @@ async fn collect_pages(
             let page = parse_records(&body, split, &label, &mut words);
             (page, words)
         }));
+        if let Some(page) = previous {
+            hand_over(page, collected, sink);
+        }
         match next {
             Some(link) => url = guard.next_link(&link)?,
             None => break,
         }
     }
     if let Some(last) = parsing.take() {
-        hand_over(last, collected, sink).await?;
+        let (page, _) = parsed(last).await?;
+        hand_over(page, collected, sink);
     }
     Ok(())
 }
