@@ -22,6 +22,7 @@ pub mod alert_type;
 pub mod daily;
 pub mod group;
 pub mod history;
+mod order;
 pub mod select;
 
 use std::collections::{HashMap, HashSet};
@@ -285,8 +286,8 @@ impl<'p> Intake<'p> {
         }
         let mut alerts = kept;
         // Ids are unique by now, so the order is total and an unstable sort (in place) gives
-        // the same order as a stable one.
-        alerts.sort_unstable_by(|a, b| {
+        // the same order as a stable one. Each alert is moved once, not at every pass.
+        order::sort_in_place_by(&mut alerts, |a, b| {
             a.alert
                 .severity
                 .rank()
