@@ -8,7 +8,7 @@ pub mod cache;
 pub mod file;
 pub mod partner_center;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -103,30 +103,33 @@ pub struct Wanted {
 
 impl Wanted {
     pub fn of(digest: &Digest) -> Self {
-        let mut wanted = Self::default();
+        type Fast = std::hash::BuildHasherDefault<crate::source::model::FastHasher>;
+        // The ids repeat across alerts: gathered borrowed, copied once each.
+        let mut customers: HashSet<&str, Fast> = HashSet::default();
+        let mut subscriptions: HashSet<&str, Fast> = HashSet::default();
+        let mut resellers: HashMap<&str, Option<&str>, Fast> = HashMap::default();
         for a in &digest.alerts {
-            // The ids repeat across alerts: copied once each.
-            if let Some(c) = a.customer.as_deref()
-                && !wanted.customers.contains(c)
-            {
-                wanted.customers.insert(c.to_owned());
+            if let Some(c) = a.customer.as_deref() {
+                customers.insert(c);
             }
-            if let Some(s) = a.subscription.as_deref()
-                && !wanted.subscriptions.contains(s)
-            {
-                wanted.subscriptions.insert(s.to_owned());
+            if let Some(s) = a.subscription.as_deref() {
+                subscriptions.insert(s);
             }
             if let Partner::Reseller(r) = &a.partner {
-                let customer = match wanted.resellers.get_mut(&**r) {
-                    Some(customer) => customer,
-                    None => wanted.resellers.entry(r.to_string()).or_default(),
-                };
+                let customer = resellers.entry(r).or_default();
                 if customer.is_none() {
-                    *customer = a.customer.as_deref().map(str::to_owned);
+                    *customer = a.customer.as_deref();
                 }
             }
         }
-        wanted
+        Self {
+            customers: customers.into_iter().map(str::to_owned).collect(),
+            resellers: resellers
+                .into_iter()
+                .map(|(r, c)| (r.to_owned(), c.map(str::to_owned)))
+                .collect(),
+            subscriptions: subscriptions.into_iter().map(str::to_owned).collect(),
+        }
     }
 
     fn ids(&self) -> impl Iterator<Item = &String> {
