@@ -18,8 +18,10 @@
 //!   file transport: token, paging, digest, every report, the `.eml` and the ledger.
 //!
 //! Each child is started by a small measurer (this program with `--child-measure`), which waits
-//! for it and reads its peak RSS with `getrusage(RUSAGE_CHILDREN)`, so the figure is that one
-//! process's own. Medians over the runs are printed as a table.
+//! for it and reads its peak RSS and CPU time (user + system) with `getrusage(RUSAGE_CHILDREN)`,
+//! so the figures are that one process's own. Medians over the runs are printed as a table. The
+//! CPU time is the steadier figure on a busy machine: the wall times of both children drift
+//! with it by 10 % and more.
 //!
 //! `--check` compares the job's summary line (read, resolved, test, in window, older than the
 //! window, partners, customers, subscriptions, pages, duplicates, set aside) and the rows of
@@ -176,11 +178,13 @@ impl Bench {
             .await
             .unwrap()?;
             eprintln!(
-                "  run {}: parse-only {:.3} s {} MB; job {:.3} s {} MB",
+                "  run {}: parse-only {:.3} s (CPU {:.3} s) {} MB; job {:.3} s (CPU {:.3} s) {} MB",
                 run + 1,
                 p.wall.as_secs_f64(),
+                p.cpu.as_secs_f64(),
                 p.max_rss_kb / 1024,
                 j.measured.wall.as_secs_f64(),
+                j.measured.cpu.as_secs_f64(),
                 j.measured.max_rss_kb / 1024
             );
             if self.check {
@@ -198,6 +202,8 @@ impl Bench {
 #[derive(Debug, Clone, Copy)]
 struct Measured {
     wall: Duration,
+    /// User and system time: steadier than the wall time on a busy machine.
+    cpu: Duration,
     max_rss_kb: u64,
     /// Response bytes, as the child reported them.
     bytes: u64,
@@ -269,6 +275,7 @@ fn measured(
     Ok((
         Measured {
             wall: Duration::from_micros(number("wall_us")),
+            cpu: Duration::from_micros(number("cpu_us")),
             max_rss_kb: number("max_rss_kb"),
             bytes: child.get("bytes").and_then(|b| b.parse().ok()).unwrap_or(0),
         },
@@ -425,8 +432,10 @@ fn fields_of_line(text: &str, message: &str) -> BTreeMap<String, String> {
 struct Row {
     n: usize,
     parse_wall: Duration,
+    parse_cpu: Duration,
     parse_rss_kb: u64,
     job_wall: Duration,
+    job_cpu: Duration,
     job_rss_kb: u64,
     bytes: u64,
     html_bytes: u64,
@@ -444,8 +453,10 @@ impl Row {
         Self {
             n,
             parse_wall: median(parse.iter().map(|m| m.wall)),
+            parse_cpu: median(parse.iter().map(|m| m.cpu)),
             parse_rss_kb: median(parse.iter().map(|m| m.max_rss_kb)),
             job_wall: median(job_measured.iter().map(|m| m.wall)),
+            job_cpu: median(job_measured.iter().map(|m| m.cpu)),
             job_rss_kb: median(job_measured.iter().map(|m| m.max_rss_kb)),
             bytes: median(job_measured.iter().map(|m| m.bytes)),
             html_bytes: median(job.iter().map(|j| j.html_bytes)),
@@ -469,20 +480,22 @@ fn median<T: Ord + Copy>(values: impl Iterator<Item = T>) -> T {
 fn print_table(rows: &[Row], runs: usize) {
     println!();
     println!(
-        "medians of {runs} run(s); pages of {PAGE_SIZE}; RSS = peak resident set of the process"
+        "medians of {runs} run(s); pages of {PAGE_SIZE}; RSS = peak resident set of the process; CPU = its user + system time"
     );
     println!(
-        "| N | parse-only wall | parse-only RSS | job wall | job RSS | job / parse-only | alerts/s | MB/s | HTML | HTML render |"
+        "| N | parse-only wall | parse-only CPU | parse-only RSS | job wall | job CPU | job RSS | job / parse-only | alerts/s | MB/s | HTML | HTML render |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let job = r.job_wall.as_secs_f64();
         println!(
-            "| {} | {:.3} s | {} MB | {:.3} s | {} MB | {:.2}× | {:.0} | {:.0} | {} B | {} ms |",
+            "| {} | {:.3} s | {:.3} s | {} MB | {:.3} s | {:.3} s | {} MB | {:.2}× | {:.0} | {:.0} | {} B | {} ms |",
             r.n,
             r.parse_wall.as_secs_f64(),
+            r.parse_cpu.as_secs_f64(),
             r.parse_rss_kb / 1024,
             job,
+            r.job_cpu.as_secs_f64(),
             r.job_rss_kb / 1024,
             job / r.parse_wall.as_secs_f64(),
             r.n as f64 / job,
@@ -498,8 +511,8 @@ fn print_table(rows: &[Row], runs: usize) {
 // ---------------------------------------------------------------------------------------------
 
 /// `--child-measure OUT ERR PROGRAM ARGS…`: runs the program with stdout and stderr to the
-/// files, then prints `code=… wall_us=… max_rss_kb=…`. Its only child is the program, so
-/// `RUSAGE_CHILDREN`'s peak is that process's own.
+/// files, then prints `code=… wall_us=… cpu_us=… max_rss_kb=…` (CPU: user and system time).
+/// Its only child is the program, so `RUSAGE_CHILDREN`'s figures are that process's own.
 fn measure(args: &[String]) -> ExitCode {
     let [out, err, program, rest @ ..] = args else {
         eprintln!("--child-measure OUT ERR PROGRAM ARGS…");
@@ -516,10 +529,12 @@ fn measure(args: &[String]) -> ExitCode {
     let wall = started.elapsed();
     let usage =
         nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
+    let micros = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000 + t.tv_usec();
     println!(
-        "code={} wall_us={} max_rss_kb={}",
+        "code={} wall_us={} cpu_us={} max_rss_kb={}",
         status.code().unwrap_or(-1),
         wall.as_micros(),
+        micros(usage.user_time()) + micros(usage.system_time()),
         usage.max_rss()
     );
     ExitCode::SUCCESS
