@@ -313,10 +313,25 @@ async fn prepare(
         // files are made, and commits only with the deliveries, once every file is written;
         // without them (a file failed) it leaves the ledger as it was.
         let (deliveries_tx, deliveries_rx) = std::sync::mpsc::channel();
-        let recording = recorder.map(|r| {
-            let digest = &digest;
-            scope.spawn(move || r.record(digest, date, delivered, &deliveries_rx))
-        });
+        let recording = match recorder {
+            Some(r) => {
+                let digest = &digest;
+                let spawned = std::thread::Builder::new()
+                    .name("ledger".to_owned())
+                    .spawn_scoped(scope, move || {
+                        r.record(digest, date, delivered, &deliveries_rx)
+                    });
+                match spawned {
+                    Ok(handle) => Some(handle),
+                    Err(e) => {
+                        let error =
+                            anyhow::Error::from(e).context("cannot start the ledger's thread");
+                        return (Err(error).or_exit(Exit::Config), None);
+                    }
+                }
+            }
+            None => None,
+        };
         let made = make_files(
             config,
             &folder,
@@ -367,8 +382,8 @@ async fn prepare(
         ..Summary::default()
     };
     // Freeing the digest (an allocation or two per alert) takes milliseconds that nothing
-    // waits for.
-    std::thread::spawn(move || drop(digest));
+    // waits for; without a thread for it, it is freed here.
+    let _ = std::thread::Builder::new().spawn(move || drop(digest));
     Ok(summary)
 }
 

@@ -49,20 +49,24 @@ impl RunFolder {
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 written.push((file, path));
             }
-            // Synced side by side: the file system commits its journal once for several.
+            // Synced side by side: the file system commits its journal once for several. A
+            // file no thread can be started for is synced here.
+            let sync = |(file, path): &(std::fs::File, &PathBuf)| {
+                file.sync_all()
+                    .with_context(|| format!("cannot write {}", path.display()))
+            };
             for group in written.chunks(SYNCS_AT_ONCE) {
                 std::thread::scope(|scope| {
-                    let syncs: Vec<_> = group
-                        .iter()
-                        .map(|(file, path)| {
-                            scope.spawn(move || {
-                                file.sync_all()
-                                    .with_context(|| format!("cannot write {}", path.display()))
-                            })
-                        })
-                        .collect();
-                    syncs.into_iter().try_for_each(|sync| {
-                        sync.join()
+                    let mut syncs = Vec::with_capacity(group.len());
+                    for each in group {
+                        match std::thread::Builder::new().spawn_scoped(scope, move || sync(each)) {
+                            Ok(handle) => syncs.push(handle),
+                            Err(_) => sync(each)?,
+                        }
+                    }
+                    syncs.into_iter().try_for_each(|handle| {
+                        handle
+                            .join()
                             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                     })
                 })?;
