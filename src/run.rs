@@ -1,8 +1,9 @@
 //! The `run` command: config → source → digest → render → deliver, with one summary line.
 //!
-//! Order of work: take the state lock; if this digest date was already prepared (and no
-//! `--force`), only send what is still pending; otherwise collect, render and write every
-//! report and `.eml`, record the deliveries as pending, then send. A delivery is marked sent
+//! Order of work: take the state lock; open the ledger (while the source's first request is
+//! already on its way); if this digest date was already prepared (and no `--force`), only send
+//! what is still pending; otherwise collect, render and write every report and `.eml`, record
+//! the deliveries as pending, then send. A delivery is marked sent
 //! only after the server accepted it, so a crash at any point leaves a rerun that sends what is
 //! missing — at worst one duplicate with the same Message-ID.
 
@@ -68,10 +69,9 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
         .or_exit(Exit::Config)?;
     let date = as_of::digest_date(as_of, tz).format("%Y-%m-%d").to_string();
     info!(digest_date = %date, %as_of, dry_run = request.dry_run, force = request.force, "run started");
-    // The source's HTTP client is built while the ledger is opened and read.
-    let setup = source::Setup::start(&config.source);
 
     if request.dry_run {
+        let setup = source::Setup::start(&config.source);
         let previous = dry_run_history(&config, &date);
         let summary = prepare(
             &config,
@@ -87,8 +87,13 @@ pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
         return Ok(summary);
     }
 
-    // Lock and open the state before anything else: what cannot be recorded is not sent.
-    let mut state = State::open(&config.digest.state_dir)?;
+    // Lock the state before anything else (a run that finds it held does nothing), and open
+    // the ledger before anything is prepared: what cannot be recorded is not sent. The source
+    // gets ready meanwhile (HTTP client, token, first page; thrown away if the digest of the
+    // day turns out to be prepared already).
+    let locked = State::lock(&config.digest.state_dir)?;
+    let setup = source::Setup::start(&config.source);
+    let mut state = locked.open_ledger()?;
     let rfc3339 = as_of.to_rfc3339();
     let run_id = state
         .ledger

@@ -46,9 +46,32 @@ impl From<StateError> for crate::exit::Failure {
     }
 }
 
+/// The state folder, locked, before its ledger is opened (see [`State::lock`]).
+#[derive(Debug)]
+pub struct Locked {
+    state_dir: std::path::PathBuf,
+    lock: File,
+}
+
+impl Locked {
+    /// Opens (creating or migrating) the ledger of the locked state folder.
+    pub fn open_ledger(self) -> Result<State, StateError> {
+        let ledger = Ledger::open(&self.state_dir)?;
+        Ok(State {
+            ledger,
+            _lock: self.lock,
+        })
+    }
+}
+
 impl State {
     /// Creates `state_dir` if needed, takes the lock, opens the ledger.
     pub fn open(state_dir: &Path) -> Result<Self, StateError> {
+        Self::lock(state_dir)?.open_ledger()
+    }
+
+    /// Creates `state_dir` if needed and takes the lock, without opening the ledger yet.
+    pub fn lock(state_dir: &Path) -> Result<Locked, StateError> {
         std::fs::create_dir_all(state_dir)
             .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
         let path = state_dir.join(LOCK_FILE);
@@ -69,10 +92,9 @@ impl State {
                 ));
             }
         }
-        let ledger = Ledger::open(state_dir)?;
-        Ok(Self {
-            ledger,
-            _lock: lock,
+        Ok(Locked {
+            state_dir: state_dir.to_owned(),
+            lock,
         })
     }
 }

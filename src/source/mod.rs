@@ -58,41 +58,75 @@ pub async fn collect(source: &SourceConfig) -> Result<Collected, SourceError> {
     Ok(collected)
 }
 
-/// A source being made ready. A network source's HTTP client reads and parses the system's
-/// certificate store when it is built (a few milliseconds); [`Setup::start`] does that on a
-/// blocking thread, so the caller can open its ledger meanwhile.
+/// A source being made ready while the caller opens its ledger: a network source's HTTP
+/// client is built (it reads and parses the system's certificate store, a few milliseconds)
+/// and its first request — the token, then the first page — is sent. Dropped unused (the
+/// digest of the day was already prepared), the work is stopped and thrown away; that first
+/// page may have been asked for.
 #[derive(Debug)]
-pub struct Setup(Option<tokio::task::JoinHandle<Result<graph::Http, graph::GraphError>>>);
+pub struct Setup(Option<tokio::task::JoinHandle<Result<Ready, graph::GraphError>>>);
+
+/// A network source, ready to collect.
+#[derive(Debug)]
+struct Ready {
+    http: graph::Http,
+    tokens: graph::TokenSource,
+    first: Option<graph::FirstPage>,
+}
 
 impl Setup {
-    /// Starts setting up what `source` needs. Dropped unused, the work finishes and is thrown
-    /// away.
+    /// Starts setting up what `source` needs, on the runtime's worker threads.
     pub fn start(source: &SourceConfig) -> Self {
         match source {
             SourceConfig::File { .. } => Self(None),
             SourceConfig::Graph(config) => {
-                let settings = graph::http_settings(config);
-                Self(Some(tokio::task::spawn_blocking(move || {
-                    graph::Http::new(settings)
+                let config = config.clone();
+                Self(Some(tokio::spawn(async move {
+                    let settings = graph::http_settings(&config);
+                    let http = match tokio::task::spawn_blocking(move || graph::Http::new(settings))
+                        .await
+                    {
+                        Ok(built) => built?,
+                        Err(e) => return Err(joined(e)),
+                    };
+                    let tokens = graph::token_source(&config);
+                    let first = graph::first_page(&config, &http, &tokens).await;
+                    Ok(Ready {
+                        http,
+                        tokens,
+                        first: Some(first),
+                    })
                 })))
             }
         }
     }
 
-    /// The HTTP client, once it is built.
-    async fn http(self, config: &GraphConfig) -> Result<graph::Http, graph::GraphError> {
-        let Some(building) = self.0 else {
-            return graph::Http::new(graph::http_settings(config));
+    /// The network source's client, token source and first answer, once they are there.
+    async fn ready(mut self, config: &GraphConfig) -> Result<Ready, graph::GraphError> {
+        let Some(started) = self.0.take() else {
+            return Ok(Ready {
+                http: graph::Http::new(graph::http_settings(config))?,
+                tokens: graph::token_source(config),
+                first: None,
+            });
         };
-        match building.await {
-            Ok(built) => built,
-            Err(e) => match e.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(e) => Err(graph::GraphError::BadPage(format!(
-                    "cannot set up the HTTP client: {e}"
-                ))),
-            },
+        started.await.map_err(joined)?
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        if let Some(started) = &self.0 {
+            started.abort();
         }
+    }
+}
+
+/// A task that did not finish: its panic goes on; a task stopped otherwise is an error.
+fn joined(e: tokio::task::JoinError) -> graph::GraphError {
+    match e.try_into_panic() {
+        Ok(panic) => std::panic::resume_unwind(panic),
+        Err(e) => graph::GraphError::BadPage(format!("cannot set up the HTTP client: {e}")),
     }
 }
 
@@ -107,8 +141,21 @@ pub async fn collect_into(
     match source {
         SourceConfig::File { path } => file::collect_into(path, sink).map_err(SourceError::File),
         SourceConfig::Graph(config) => {
-            let http = setup.http(config).await?;
-            Ok(graph::collect_into(config, &http, sink).await?)
+            // The deadline covers the wait for what `setup` started too.
+            let started = std::time::Instant::now();
+            let ready = tokio::time::timeout(config.deadline, setup.ready(config))
+                .await
+                .map_err(|_| graph::GraphError::Deadline(config.deadline))??;
+            let time_left = config.deadline.saturating_sub(started.elapsed());
+            Ok(graph::collect_with(
+                config,
+                &ready.http,
+                &ready.tokens,
+                ready.first,
+                time_left,
+                sink,
+            )
+            .await?)
         }
     }
 }

@@ -226,3 +226,91 @@ async fn the_client_secret_file_is_read_with_its_trailing_newline_dropped() {
         .unwrap();
     assert_eq!(secret, "client_secret=from-file", "no newline sent");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_page_asked_for_ahead_is_the_one_used_and_a_rerun_collects_nothing() {
+    // The token and the first page are asked for while the ledger opens (source::Setup).
+    let server = server_with(
+        ResponseTemplate::new(200).set_body_json(json!({"value": [crate::graph::alert("a")]})),
+    )
+    .await;
+    let job = Job::new(&graph_config(&server.uri(), ""), "");
+    let env = [("CSP_DIGEST_CLIENT_SECRET", SECRET)];
+    let output = run(&job, &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let count = |requests: &[wiremock::Request], verb: &str| {
+        requests
+            .iter()
+            .filter(|r| r.method.as_str() == verb)
+            .count()
+    };
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        (count(&requests, "POST"), count(&requests, "GET")),
+        (1, 1),
+        "one token and one page, each asked for once"
+    );
+
+    // The day's digest is prepared: a rerun collects nothing (the first page may have been
+    // asked for ahead; it is thrown away).
+    let again = run(&job, &env);
+    let log = stderr(&again);
+    assert_eq!(again.status.code(), Some(0), "{log}");
+    assert!(log.contains("already prepared"), "{log}");
+    assert!(!log.contains("collected from Microsoft Graph"), "{log}");
+    let requests = server.received_requests().await.unwrap();
+    assert!(count(&requests, "GET") <= 2, "{requests:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_filter_refused_on_the_page_asked_for_ahead_is_dropped_for_the_collection() {
+    use wiremock::matchers::{query_param, query_param_is_missing};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/partner.example/oauth2/v2.0/token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"token_type":"Bearer","expires_in":3599,"access_token":TOKEN}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/security/partner/securityAlerts"))
+        .and(query_param("$filter", "status ne 'resolved'"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error":{"code":"BadRequest","message":"Invalid filter clause"}}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/security/partner/securityAlerts"))
+        .and(query_param_is_missing("$filter"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"value": [crate::graph::alert("a")]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let job = Job::new(&graph_config(&server.uri(), "server_filter = true"), "");
+    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("refused the server-side filter"), "{log}");
+    assert!(log.contains("read=1"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_turned_away_by_the_lock_asks_the_service_for_nothing() {
+    let server = server_with(
+        ResponseTemplate::new(200).set_body_json(json!({"value": [crate::graph::alert("a")]})),
+    )
+    .await;
+    let job = Job::new(&graph_config(&server.uri(), ""), "");
+    let held = csp_alert_digest::deliver::State::open(&job.path().join("state")).unwrap();
+    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    drop(held);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

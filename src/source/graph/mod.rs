@@ -56,11 +56,42 @@ pub async fn collect_into(
     http: &Http,
     sink: &mut (dyn FnMut(Alert) + Send),
 ) -> Result<Collected, GraphError> {
+    collect_with(
+        config,
+        http,
+        &token_source(config),
+        None,
+        config.deadline,
+        sink,
+    )
+    .await
+}
+
+/// The answer to the collection's first request, asked for ahead of it (see
+/// [`crate::source::Setup`]), or its error.
+pub type FirstPage = Result<http::Response, GraphError>;
+
+/// Asks for the first page as [`collect_into`] would first ask for it (the token first, if
+/// `tokens` has none yet).
+pub async fn first_page(config: &GraphConfig, http: &Http, tokens: &TokenSource) -> FirstPage {
+    let url = first_page_url(config, config.server_filter)?;
+    get_page(http, tokens, &url).await
+}
+
+/// [`collect_into`] with `tokens` and, when it was asked for ahead, the answer to the first
+/// request ([`first_page`]); stops with [`GraphError::Deadline`] after `time_left`.
+pub async fn collect_with(
+    config: &GraphConfig,
+    http: &Http,
+    tokens: &TokenSource,
+    first: Option<FirstPage>,
+    time_left: std::time::Duration,
+    sink: &mut (dyn FnMut(Alert) + Send),
+) -> Result<Collected, GraphError> {
     let started = Instant::now();
-    let tokens = token_source(config);
     let mut collected = Collected::default();
-    let work = collect_pages(config, http, &tokens, &mut collected, sink);
-    tokio::time::timeout(config.deadline, work)
+    let work = collect_pages(config, http, tokens, first, &mut collected, sink);
+    tokio::time::timeout(time_left, work)
         .await
         .map_err(|_| GraphError::Deadline(config.deadline))??;
     collected.retries = http.retries();
@@ -103,6 +134,7 @@ async fn collect_pages(
     config: &GraphConfig,
     http: &Http,
     tokens: &TokenSource,
+    mut first: Option<FirstPage>,
     collected: &mut Collected,
     sink: &mut (dyn FnMut(Alert) + Send),
 ) -> Result<(), GraphError> {
@@ -115,7 +147,12 @@ async fn collect_pages(
     loop {
         guard.visit(&url)?;
         number += 1;
-        let response = match get_page(http, tokens, &url).await {
+        // The first request may have been answered ahead (same URL: the configured filter).
+        let answer = match first.take() {
+            Some(answer) => answer,
+            None => get_page(http, tokens, &url).await,
+        };
+        let response = match answer {
             Err(GraphError::Rejected {
                 status: 400,
                 message,
