@@ -192,7 +192,14 @@ impl Http {
         {
             return Attempt::Fail(self.too_large(path));
         }
-        let mut body = Vec::new();
+        // Sized once when the length is known (a page is a few MB), not grown chunk by chunk.
+        let mut body = Vec::with_capacity(
+            response
+                .content_length()
+                .and_then(|l| usize::try_from(l).ok())
+                .unwrap_or(0)
+                .min(self.max_body),
+        );
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
