@@ -5,7 +5,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::{AS_OF, Job, run_binary, stderr};
+use crate::harness::{AS_OF, Job, run_binary, stderr, token_server};
 
 const SECRET: &str = "Canary-Secret-&=+%-c4n4ry";
 const TOKEN: &str = "canary.access.token.5ecr3t";
@@ -31,17 +31,9 @@ to = ["secops@partner.example"]
     )
 }
 
+/// A token server whose alerts endpoint answers `alerts` to every request.
 async fn server_with(alerts: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/partner.example/oauth2/v2.0/token"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({"token_type":"Bearer","expires_in":3599,"access_token":TOKEN}),
-            ),
-        )
-        .mount(&server)
-        .await;
+    let server = token_server(TOKEN).await;
     Mock::given(method("GET"))
         .and(path("/beta/security/partner/securityAlerts"))
         .respond_with(alerts)
@@ -265,16 +257,7 @@ async fn the_first_page_asked_for_ahead_is_the_one_used_and_a_rerun_collects_not
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_filter_refused_on_the_page_asked_for_ahead_is_dropped_for_the_collection() {
     use wiremock::matchers::{query_param, query_param_is_missing};
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/partner.example/oauth2/v2.0/token"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({"token_type":"Bearer","expires_in":3599,"access_token":TOKEN}),
-            ),
-        )
-        .mount(&server)
-        .await;
+    let server = token_server(TOKEN).await;
     Mock::given(method("GET"))
         .and(path("/beta/security/partner/securityAlerts"))
         .and(query_param("$filter", "status ne 'resolved'"))

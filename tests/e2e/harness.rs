@@ -114,3 +114,18 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     }
     (header, rows)
 }
+
+/// A fake Microsoft Graph whose token endpoint (tenant `partner.example`, as in the Graph
+/// configs of these tests) hands out `access_token`; the caller mounts the rest.
+pub async fn token_server(access_token: &str) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/partner.example/oauth2/v2.0/token"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"token_type":"Bearer","expires_in":3599,"access_token":access_token}),
+        ))
+        .mount(&server)
+        .await;
+    server
+}

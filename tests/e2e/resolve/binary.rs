@@ -8,7 +8,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{alert, alert_path};
-use crate::harness::{BASE_CONFIG, Job, run_binary, stderr};
+use crate::harness::{BASE_CONFIG, Job, run_binary, stderr, token_server};
 
 const SECRET: &str = "resolve-canary-secret";
 const TOKEN: &str = "resolve.canary.token";
@@ -36,16 +36,7 @@ to = ["secops@partner.example"]
 
 /// A server with a token endpoint and these alerts to read.
 async fn server(alerts: &[(&str, &str, Option<&str>)]) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/partner.example/oauth2/v2.0/token"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({"token_type":"Bearer","expires_in":3599,"access_token":TOKEN}),
-            ),
-        )
-        .mount(&server)
-        .await;
+    let server = token_server(TOKEN).await;
     for (id, status, reason) in alerts {
         Mock::given(method("GET"))
             .and(path(alert_path(id)))
