@@ -19,11 +19,11 @@
 mod fake_graph;
 
 use chrono::{DateTime, Utc};
+use csp_alert_digest::alert::Alert;
+use csp_alert_digest::alert::{DetailStore, Interner};
 use csp_alert_digest::digest::{self, Digest, Rules};
+use csp_alert_digest::names::Names;
 use csp_alert_digest::render::csv;
-use csp_alert_digest::source::Alert;
-use csp_alert_digest::source::model::Interner;
-use csp_alert_digest::source::names::Names;
 use csp_alert_digest::source::page::{parse_page_with, parse_records, split_page};
 use divan::Bencher;
 use divan::counter::{BytesCount, ItemsCount};
@@ -101,7 +101,8 @@ fn write_the_csvs(bencher: Bencher, n: usize) {
         .counter(ItemsCount::new(digest.alerts.len()))
         .bench_local(|| {
             out.clear();
-            csv::write_alerts(&mut out, &digest, "2026-11-29", &names, None).unwrap();
+            let store = DetailStore::default();
+            csv::write_alerts(&mut out, &digest, "2026-11-29", &names, &store).unwrap();
             csv::write_summary(&mut out, &digest, "2026-11-29", &names).unwrap();
             out.len()
         });

@@ -10,15 +10,15 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
-use crate::config::Language;
+use crate::alert::{
+    AffectedResource, Alert, Confidence, Detail, DetailStore, Details, Severity, Status, Text,
+};
 use crate::digest::{self, Digest, Rules};
+use crate::names::{Names, Origin};
+use crate::render::lang::Language;
 use crate::render::{self, Attachments, Context, View, csv as csv_report, html, text};
 use crate::retry::{Class, Jitter, Next, RetryPolicy, parse_retry_after};
 use crate::source::graph::paging::Guard;
-use crate::source::model::{
-    AffectedResource, Alert, Confidence, Detail, Details, Severity, Status, Text,
-};
-use crate::source::names::{Names, Origin};
 use crate::source::page::parse_page;
 
 /// The as-of instant every fuzzed digest is made for.
@@ -129,7 +129,7 @@ pub fn names_of(fields: &[String]) -> Names {
     names
 }
 
-fn context(names: &Names) -> Context<'_> {
+fn context<'a>(names: &'a Names, details: &'a DetailStore) -> Context<'a> {
     Context {
         digest_date: NaiveDate::from_ymd_opt(2026, 11, 29).unwrap_or_default(),
         timezone: chrono_tz::Europe::Stockholm,
@@ -137,6 +137,7 @@ fn context(names: &Names) -> Context<'_> {
         subject_prefix: Some("Azure security alerts"),
         set_aside: 0,
         names,
+        details,
     }
 }
 
@@ -252,8 +253,14 @@ pub fn csv(data: &[u8]) {
 
     let mut alerts_csv = Vec::new();
     let names = names_of(&fields);
-    csv_report::write_alerts(&mut alerts_csv, &digest, day, &names, None)
-        .expect("alerts.csv renders");
+    csv_report::write_alerts(
+        &mut alerts_csv,
+        &digest,
+        day,
+        &names,
+        &DetailStore::default(),
+    )
+    .expect("alerts.csv renders");
     let rows = read_csv(&alerts_csv, csv_report::ALERTS_HEADER);
     assert_eq!(rows.len(), digest.alerts.len(), "one record per alert");
     let column = |name: &str| {
@@ -379,7 +386,7 @@ fn rendered(fields: &[String]) -> (View, String, String) {
     let names = names_of(fields);
     let view = View::build(
         &digest,
-        &context(&names),
+        &context(&names, &DetailStore::default()),
         render::view::Limits::FULL,
         Attachments::fitting(1, 1, 10),
     );

@@ -11,13 +11,15 @@ use serde::Deserialize;
 use secrecy::SecretString;
 
 use super::{
-    CLIENT_SECRET_ENV, Config, ConfigError, Credential, DigestConfig, FEDERATED_TOKEN_ENV,
-    GraphConfig, Language, MailConfig, NamesConfig, NamesFileConfig, PartnerCenterConfig,
-    SMTP_PASSWORD_ENV, SmtpConfig, SourceConfig, TlsMode, Transport,
+    CLIENT_SECRET_ENV, Config, ConfigError, DigestConfig, FEDERATED_TOKEN_ENV, SMTP_PASSWORD_ENV,
 };
+use crate::deliver::{MailConfig, SmtpConfig, TlsMode, Transport};
+use crate::names::{self, NamesConfig, NamesFileConfig, PartnerCenterConfig};
+use crate::net::is_loopback;
+use crate::render::lang::Language;
 use crate::retry::RetryPolicy;
-use crate::source::graph::defaults;
-use crate::source::names;
+use crate::source::SourceConfig;
+use crate::source::graph::{Credential, GraphConfig, defaults};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -787,16 +789,6 @@ impl RawSmtp {
             (None, _) => Ok(None),
         }
     }
-}
-
-/// `localhost`, `127.0.0.0/8` or `::1`.
-pub(crate) fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An address, optionally with a display name (`Security <sec@partner.example>`). Control

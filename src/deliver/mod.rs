@@ -4,22 +4,41 @@
 
 pub mod direct;
 pub mod files;
-pub mod ledger;
 pub mod message;
 pub mod smtp;
-pub mod state;
 
 pub use files::RunFolder;
 pub use message::Outgoing;
-pub use state::{State, StateError};
+pub use smtp::{SmtpConfig, TlsMode};
 
 use std::path::PathBuf;
 
+use lettre::message::Mailbox;
 use tracing::{info, warn};
 
+use crate::ledger::Ledger;
 use crate::render::Reports;
-use ledger::Ledger;
 use smtp::{Mailer, Outcome};
+
+/// `[mail]`.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: Transport,
+    pub from: Mailbox,
+    /// Recipients, unique by address (compared case-insensitively).
+    pub to: Vec<Mailbox>,
+    /// Subject prefix; the date and the counts follow it. Default: "Azure security alerts" in
+    /// the digest's language.
+    pub subject: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// Messages are written as `.eml` files only; nothing is sent.
+    File,
+    /// Messages are sent to an SMTP relay.
+    Smtp(Box<SmtpConfig>),
+}
 
 /// What a round of sending did.
 #[derive(Debug, Default)]

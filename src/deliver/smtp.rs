@@ -3,16 +3,55 @@
 //! send is bounded by a whole-send timeout, because lettre's own covers only the connect.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tracing::warn;
 
-use crate::config::{SmtpConfig, TlsMode};
 use crate::retry::{Class, Jitter, Next, RetryPolicy, Sleeper};
+
+/// `[mail.smtp]`.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    /// Username and password; only ever sent over TLS.
+    pub credentials: Option<(String, SecretString)>,
+    /// Extra trusted root certificates (PEM) for a private relay.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Connecting, TLS and greeting.
+    pub connect_timeout: Duration,
+    /// One whole message, from connecting to the server's answer to the end of DATA.
+    pub send_timeout: Duration,
+    /// Tries per message for transient failures within one run.
+    pub attempts: u32,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No TLS: only to a loopback host, and never with credentials.
+    None,
+}
+
+impl TlsMode {
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::StartTls => 587,
+            Self::Implicit => 465,
+            Self::None => 25,
+        }
+    }
+}
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +87,7 @@ impl Mailer {
         // The config refuses these already; checked again where the transport is built, so no
         // other way of making an SmtpConfig can send credentials or mail in plaintext.
         if config.tls == TlsMode::None
-            && (config.credentials.is_some() || !crate::config::is_loopback(&config.host))
+            && (config.credentials.is_some() || !crate::net::is_loopback(&config.host))
         {
             anyhow::bail!(
                 "mail.smtp.tls = \"none\" is only for a loopback host without credentials, not {}",

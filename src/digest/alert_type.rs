@@ -1,72 +1,22 @@
-//! Alert types: an open set compared case-insensitively, with a readable label for known types
-//! and one derived from the raw name for types Microsoft adds without notice.
+//! Alert types: an open set compared case-insensitively. The digest groups by a type's key;
+//! labels, in every language, are the renderer's (`render::lang::alert_types`).
 
-use crate::config::Language;
-
-/// Known types (lower-cased key → English label, Swedish label). Legacy `PascalCase` and current `camelCase` names share a
-/// key because types compare case-insensitively.
-const KNOWN: &[(&str, &str, &str)] = &[
-    (
-        "networkconnectionstocryptominingpools",
-        "Network connections to crypto-mining pools",
-        "Nätverksanslutningar till kryptominingpooler",
-    ),
-    (
-        "usageanomalydetection",
-        "Usage anomaly",
-        "Avvikande användning",
-    ),
-    (
-        "servicehealthsecurityadvisory",
-        "Service health security advisory",
-        "Säkerhetsmeddelande från tjänstehälsan",
-    ),
-    (
-        "multiregionvirtualmachinescalesetdeploymentanomaly",
-        "Multi-region VM scale set deployment anomaly",
-        "Avvikande distribution av VM-skalningsuppsättningar i flera regioner",
-    ),
-    (
-        "virtualmachinedeploymentanomaly",
-        "Virtual machine deployment anomaly",
-        "Avvikande distribution av virtuella datorer",
-    ),
-    (
-        "multiregionmachinelearningusageanomaly",
-        "Multi-region machine learning usage anomaly",
-        "Avvikande maskininlärningsanvändning i flera regioner",
-    ),
-    (
-        "arm_anomalousresourceconsumption",
-        "ARM anomalous resource consumption",
-        "ARM: avvikande resursförbrukning",
-    ),
-    (
-        "arm_suspiciousoperations",
-        "ARM suspicious operations",
-        "ARM: misstänkta åtgärder",
-    ),
-    (
-        "vm_anomalousdeployment",
-        "Anomalous VM deployment",
-        "Avvikande distribution av virtuella datorer",
-    ),
-    (
-        "azurebatch_anomalousdeployment",
-        "Anomalous Azure Batch deployment",
-        "Avvikande Azure Batch-distribution",
-    ),
-    (
-        "azurecontainerinstances_anomalousdeployment",
-        "Anomalous Azure Container Instances deployment",
-        "Avvikande Azure Container Instances-distribution",
-    ),
-    (
-        "azuremachinelearning_anomalousdeployment",
-        "Anomalous Azure Machine Learning deployment",
-        "Avvikande Azure Machine Learning-distribution",
-    ),
-    ("cryptomining", "Crypto mining", "Kryptomining"),
+/// The keys of the types this build knows: legacy `PascalCase` and current `camelCase` names
+/// share a key because types compare case-insensitively.
+pub const KNOWN: &[&str] = &[
+    "networkconnectionstocryptominingpools",
+    "usageanomalydetection",
+    "servicehealthsecurityadvisory",
+    "multiregionvirtualmachinescalesetdeploymentanomaly",
+    "virtualmachinedeploymentanomaly",
+    "multiregionmachinelearningusageanomaly",
+    "arm_anomalousresourceconsumption",
+    "arm_suspiciousoperations",
+    "vm_anomalousdeployment",
+    "azurebatch_anomalousdeployment",
+    "azurecontainerinstances_anomalousdeployment",
+    "azuremachinelearning_anomalousdeployment",
+    "cryptomining",
 ];
 
 /// The grouping key of a raw type.
@@ -74,88 +24,10 @@ pub fn key(raw: &str) -> String {
     raw.trim().to_lowercase()
 }
 
-/// A readable label: the known one, or words split from the raw name
-/// (`QuotaExhaustion_AnomalousIncrease` → "Quota exhaustion: anomalous increase").
-/// This is the English label: the CSVs carry it in every language.
-pub fn label(raw: &str) -> String {
-    label_in(raw, Language::English)
-}
-
-/// The label in a language. Labels derived from unknown raw names are the same in every
-/// language: they are the raw name's own words.
-pub fn label_in(raw: &str, language: Language) -> String {
-    let key = key(raw);
-    if let Some((_, en, sv)) = KNOWN.iter().find(|(k, _, _)| *k == key) {
-        return match language {
-            Language::English => (*en).to_owned(),
-            Language::Swedish => (*sv).to_owned(),
-        };
-    }
-    derive_label(raw.trim())
-}
-
 /// Whether this build knows the type.
 pub fn is_known(raw: &str) -> bool {
     let key = key(raw);
-    KNOWN.iter().any(|(k, _, _)| *k == key)
-}
-
-fn derive_label(raw: &str) -> String {
-    let parts: Vec<String> = raw
-        .split('_')
-        .filter(|p| !p.is_empty())
-        .map(split_words)
-        .filter(|p| !p.is_empty())
-        .collect();
-    let joined = parts.join(": ");
-    let mut chars = joined.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => raw.to_owned(),
-    }
-}
-
-/// `AnomalousIncreaseOfVMs` → "anomalous increase of VMs": words split at case changes,
-/// acronyms kept as they are, ordinary words lower-cased.
-fn split_words(part: &str) -> String {
-    let chars: Vec<char> = part.chars().collect();
-    let mut words: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        let prev = i.checked_sub(1).map(|j| chars[j]);
-        let next = chars.get(i + 1).copied();
-        let boundary = match prev {
-            Some(p) if c.is_uppercase() => {
-                p.is_lowercase()
-                    || p.is_ascii_digit()
-                    || (p.is_uppercase() && next.is_some_and(char::is_lowercase))
-            }
-            Some(p) if c.is_ascii_digit() => !p.is_ascii_digit(),
-            _ => false,
-        };
-        if boundary && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        if c.is_whitespace() || c == '-' {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-        } else {
-            current.push(c);
-        }
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
-        .into_iter()
-        .map(|w| {
-            let is_acronym = w.chars().filter(|c| c.is_alphabetic()).count() > 1
-                && w.chars().all(|c| !c.is_lowercase());
-            if is_acronym { w } else { w.to_lowercase() }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    KNOWN.contains(&key.as_str())
 }
 
 #[cfg(test)]
@@ -164,32 +36,9 @@ mod tests {
 
     #[test]
     fn known_types_match_case_insensitively() {
-        assert_eq!(label("usageAnomalyDetection"), "Usage anomaly");
-        assert_eq!(label("UsageAnomalyDetection"), "Usage anomaly");
         assert_eq!(key("UsageAnomalyDetection"), key("usageAnomalyDetection"));
         assert!(is_known("ARM_SuspiciousOperations"));
-        assert_eq!(
-            label("ARM_SuspiciousOperations"),
-            "ARM suspicious operations"
-        );
-        assert_eq!(
-            label_in("arm_suspiciousOperations", Language::Swedish),
-            "ARM: misstänkta åtgärder"
-        );
-    }
-
-    #[test]
-    fn unknown_types_get_a_label_from_their_raw_name() {
-        assert_eq!(
-            label("QuotaExhaustion_AnomalousIncrease"),
-            "Quota exhaustion: anomalous increase"
-        );
-        assert_eq!(
-            label("AKS_AnomalousGPUDeployment"),
-            "AKS: anomalous GPU deployment"
-        );
-        assert_eq!(label("newThing2025"), "New thing 2025");
-        assert_eq!(label("___"), "___");
+        assert!(is_known("arm_suspiciousOperations"));
         assert!(!is_known("QuotaExhaustion_AnomalousIncrease"));
     }
 }

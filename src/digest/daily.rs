@@ -5,8 +5,8 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use crate::source::Alert;
-use crate::source::model::Severity;
+use crate::alert::Alert;
+use crate::alert::Severity;
 
 /// How many days the chart covers, ending with the as-of instant's day.
 pub const DAYS: usize = 14;

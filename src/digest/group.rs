@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 
 use super::{DigestAlert, Partner, alert_type};
-use crate::source::model::{FastHasher, Severity};
+use crate::alert::{FastHasher, Severity};
 
 /// The grouping's maps hash short ids, many times per alert: with a fast hash, not `SipHash`
 /// (nothing an attacker could exploit: a collision costs a comparison, not a wrong group).
@@ -81,7 +81,6 @@ pub struct TypeStats {
     pub key: String,
     /// The raw API spelling of the most urgent alert of this type.
     pub raw: String,
-    pub label: String,
     pub known: bool,
     pub tally: Tally,
     pub partners: usize,
@@ -121,7 +120,6 @@ pub fn group(alerts: &[DigestAlert]) -> (Vec<PartnerGroup>, Vec<TypeStats>, Reac
             types.push(TypeStats {
                 key: alert.type_key.to_string(),
                 raw: alert.alert.alert_type.to_string(),
-                label: alert_type::label(&alert.alert.alert_type),
                 known: alert_type::is_known(&alert.alert.alert_type),
                 tally: Tally::default(),
                 partners: 0,

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::source::Alert;
-use crate::source::model::ResolvedReason;
+use crate::alert::Alert;
+use crate::alert::ResolvedReason;
 
 /// An alert as the ledger remembers it from a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -35,8 +35,8 @@ pub use group::{CustomerGroup, PartnerGroup, Reach, SubscriptionGroup, Tally, Ty
 pub use history::{History, Left, Outcome, Previous, Remembered, ResolvedHere};
 pub use select::{Bucket, Selection, Window};
 
-use crate::source::Alert;
-use crate::source::model::{Interner, Text};
+use crate::alert::Alert;
+use crate::alert::{Interner, Text};
 
 /// Microsoft asks partners to respond to an alert within 24 hours.
 pub const RESPONSE_TARGET: TimeDelta = TimeDelta::hours(24);

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::source::Alert;
+use crate::alert::Alert;
 
 /// How the collected alerts were sorted out; every alert read lands in exactly one bucket
 /// after de-duplication.

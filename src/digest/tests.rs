@@ -4,7 +4,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 
 use super::*;
-use crate::source::model::{Confidence, Severity, Status, parse_time};
+use crate::alert::{Confidence, Severity, Status};
+use crate::source::record::parse_time;
 
 fn t(s: &str) -> DateTime<Utc> {
     parse_time(s).unwrap()
@@ -32,7 +33,7 @@ fn alert(id: &str, detected: DateTime<Utc>) -> Alert {
         resolved_by: None,
         is_test: false,
         last_activity: None,
-        details: crate::source::model::Detail::default(),
+        details: crate::alert::Detail::default(),
     }
 }
 

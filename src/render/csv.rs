@@ -12,10 +12,10 @@ use std::io::Write;
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 
 use super::json_cell;
+use super::lang::{Language, alert_types};
+use crate::alert::{DetailStore, DetailsRef, Text};
 use crate::digest::{Digest, DigestAlert, Partner};
-use crate::source::model::{DetailsRef, Text};
-use crate::source::names::Names;
-use crate::source::spill::{self, SpillFile};
+use crate::names::Names;
 
 pub const ALERTS_HEADER: &[&str] = &[
     "digest_date",
@@ -99,7 +99,7 @@ fn name_cell(names: &Names, id: Option<&str>) -> String {
 }
 
 /// Writes `alerts.csv`: every unresolved alert in the window, in digest order, with the
-/// details of spilled alerts read back from `spill`.
+/// details of spilled alerts read back from the `store`.
 ///
 /// The rows are made in chunks of [`ROWS_PER_CHUNK`] on up to [`MAX_FORMATTERS`] threads (as
 /// many as the machine has cores), each taking every n-th chunk, while this thread writes the
@@ -109,9 +109,9 @@ pub fn write_alerts<W: Write>(
     digest: &Digest,
     digest_date: &str,
     names: &Names,
-    spill: Option<&SpillFile>,
+    store: &DetailStore,
 ) -> anyhow::Result<()> {
-    write_alerts_in_chunks(out, digest, digest_date, names, spill, ROWS_PER_CHUNK)
+    write_alerts_in_chunks(out, digest, digest_date, names, store, ROWS_PER_CHUNK)
 }
 
 fn write_alerts_in_chunks<W: Write>(
@@ -119,7 +119,7 @@ fn write_alerts_in_chunks<W: Write>(
     digest: &Digest,
     digest_date: &str,
     names: &Names,
-    spill: Option<&SpillFile>,
+    store: &DetailStore,
     rows_per_chunk: usize,
 ) -> anyhow::Result<()> {
     out.write_all(&alerts_header())?;
@@ -128,7 +128,7 @@ fn write_alerts_in_chunks<W: Write>(
         .map_or(1, std::num::NonZero::get)
         .clamp(1, MAX_FORMATTERS)
         .min(chunks.len());
-    let rows = |chunk: &[DigestAlert]| rows(chunk, digest_date, names, spill);
+    let rows = |chunk: &[DigestAlert]| rows(chunk, digest_date, names, store);
     if formatters <= 1 {
         for chunk in &chunks {
             out.write_all(&rows(chunk)?)?;
@@ -191,13 +191,13 @@ fn rows(
     alerts: &[DigestAlert],
     digest_date: &str,
     names: &Names,
-    spill: Option<&SpillFile>,
+    store: &DetailStore,
 ) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(alerts.len() * 1024);
     let mut line = Line::default();
     let mut buffer = Vec::new();
     for a in alerts {
-        let details = spill::load(spill, &a.alert.details, &mut buffer)?;
+        let details = store.load(&a.alert.details, &mut buffer)?;
         line.fill(a, details, digest_date, names);
         put_record(&mut out, &line.cells);
     }
@@ -258,7 +258,7 @@ impl Line {
         let label = self
             .labels
             .entry(alert.alert_type.clone())
-            .or_insert_with(|| crate::digest::alert_type::label(&alert.alert_type));
+            .or_insert_with(|| alert_types::label(&alert.alert_type, Language::English));
         let c = &mut self.cells;
         c[0].extend_from_slice(digest_date.as_bytes());
         push_text(&mut c[1], &alert.id);
@@ -375,6 +375,12 @@ pub fn write_summary<W: Write>(
 ) -> anyhow::Result<()> {
     let mut w = writer(out)?;
     w.write_record(SUMMARY_HEADER)?;
+    // The CSVs carry the English label in every language.
+    let labels: Vec<String> = digest
+        .types
+        .iter()
+        .map(|ty| alert_types::label(&ty.raw, Language::English))
+        .collect();
     for p in &digest.partners {
         for c in &p.customers {
             for s in &c.subscriptions {
@@ -390,7 +396,7 @@ pub fn write_summary<W: Write>(
                         &text_cell(s.subscription_id.as_deref().unwrap_or("")),
                         &name_cell(names, s.subscription_id.as_deref()),
                         &text_cell(&ty.raw),
-                        &text_cell(&ty.label),
+                        &text_cell(&labels[*t]),
                         &tally.alerts.to_string(),
                         &tally.high.to_string(),
                         &tally.medium.to_string(),
@@ -538,8 +544,15 @@ mod tests {
         let names = crate::fuzzing::names_of(&fields);
         assert!(digest.alerts.len() > 30);
         let mut whole = Vec::new();
-        write_alerts_in_chunks(&mut whole, &digest, "2026-11-29", &names, None, usize::MAX)
-            .unwrap();
+        write_alerts_in_chunks(
+            &mut whole,
+            &digest,
+            "2026-11-29",
+            &names,
+            &DetailStore::default(),
+            usize::MAX,
+        )
+        .unwrap();
         let records = csv::Reader::from_reader(&whole[BOM.len()..])
             .records()
             .map(Result::unwrap)
@@ -552,7 +565,7 @@ mod tests {
                 &digest,
                 "2026-11-29",
                 &names,
-                None,
+                &DetailStore::default(),
                 rows_per_chunk,
             )
             .unwrap();
@@ -567,12 +580,12 @@ mod tests {
             .collect();
         let mut digest = crate::fuzzing::digest_of(&fields);
         // Details said to be in a spill file that is not there: that chunk cannot be made.
-        digest.alerts[11].alert.details =
-            crate::source::model::Detail::Spilled { offset: 0, len: 9 };
+        digest.alerts[11].alert.details = crate::alert::Detail::spilled_nowhere();
         let names = Names::default();
         let mut out = Vec::new();
+        let store = DetailStore::default();
         let err =
-            write_alerts_in_chunks(&mut out, &digest, "2026-11-29", &names, None, 2).unwrap_err();
+            write_alerts_in_chunks(&mut out, &digest, "2026-11-29", &names, &store, 2).unwrap_err();
         assert!(err.to_string().contains("spill"), "{err}");
     }
 

@@ -1,6 +1,6 @@
 //! Rendering: the digest becomes a plain view model, then HTML and text from templates and the
 //! two CSV reports. Rendering writes to what it is given (the CSVs stream to any `Write`) and
-//! reads no file itself, but for alert details spilled to disk (see [`hold_listed`]).
+//! reads no file itself, but for alert details kept on disk (see [`crate::alert::DetailStore`]).
 
 pub mod csv;
 pub mod display;
@@ -12,9 +12,9 @@ pub mod view;
 
 pub use view::{Attachments, Context, Limits, View};
 
+use anyhow::Context as _;
+
 use crate::digest::Digest;
-use crate::source::model::Detail;
-use crate::source::spill::{self, SpillFile};
 
 /// The reports of one run the email is made of: the view, HTML and text, and the CSVs it
 /// attaches (the CSVs are streamed to the run folder first; see [`csv`]).
@@ -39,20 +39,6 @@ pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
 /// Gmail clips messages whose HTML passes ~102 KB; the digest's HTML stays under this.
 pub const HTML_BUDGET: usize = 90_000;
 
-/// Brings the details of the alerts the email may list ([`view::listable`]) back into memory
-/// from the spill file; the others stay there for the CSV.
-pub fn hold_listed(digest: &mut Digest, spill: Option<&SpillFile>) -> std::io::Result<()> {
-    for i in view::listable(digest) {
-        let details = &mut digest.alerts[i].alert.details;
-        if let Detail::Spilled { .. } = details {
-            let mut buffer = Vec::new();
-            spill::load(spill, details, &mut buffer)?;
-            *details = Detail::Held(buffer.into_boxed_slice());
-        }
-    }
-    Ok(())
-}
-
 /// Renders the email's reports of `digest`, given the CSVs' sizes and, for those that fit the
 /// attachment limit, their bytes (`csv_bytes` reads them).
 pub fn render(
@@ -62,6 +48,16 @@ pub fn render(
     csv_bytes: impl Fn(&str) -> std::io::Result<Vec<u8>>,
 ) -> anyhow::Result<Reports> {
     let started = std::time::Instant::now();
+    if ctx.details.spilled() {
+        // The view reads the details of the alerts it lists from the store: a spill file
+        // that does not read back fails here, with its own error, rather than as empty rows.
+        let mut buffer = Vec::new();
+        for i in view::listable(digest) {
+            ctx.details
+                .load(&digest.alerts[i].alert.details, &mut buffer)
+                .context("cannot read the spill file")?;
+        }
+    }
     let attachments = Attachments::fitting(csv_sizes.0, csv_sizes.1, MAX_ATTACHMENT_BYTES);
     let (view, html, tries) = fit_html(digest, ctx, attachments)?;
     let text = text::render(&view)?;
@@ -177,10 +173,10 @@ mod tests {
     use chrono::{DateTime, NaiveDate};
 
     use super::*;
-    use crate::config::Language;
     use crate::digest::Rules;
-    use crate::source::model::parse_alert;
-    use crate::source::names::Names;
+    use crate::names::Names;
+    use crate::render::lang::Language;
+    use crate::source::record::parse_alert;
 
     /// 600 alerts over 150 customers with long titles: far over the budget with every list
     /// full.
@@ -223,6 +219,7 @@ mod tests {
             subject_prefix: None,
             set_aside: 0,
             names,
+            details: Box::leak(Box::default()),
         }
     }
 

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::Collected;
-use super::model::{Alert, Interner};
 use super::page::parse_page_with;
+use crate::alert::{Alert, Interner};
 
 /// Reads every page at `path`. A folder is read in natural name order (`page-2` before
 /// `page-10`), taking only `*.json` files.

@@ -1,18 +1,26 @@
 //! Collects alerts from the configured source. Collection is all-or-nothing: a page that cannot
 //! be read fails the run, while single bad records are set aside and counted.
 
-pub mod details;
 pub mod file;
 pub mod graph;
-pub mod model;
-pub mod names;
 pub mod page;
-pub mod spill;
+pub mod record;
 
-pub use model::Alert;
 pub use page::SetAside;
 
-use crate::config::{GraphConfig, SourceConfig};
+use std::path::PathBuf;
+
+use crate::alert::Alert;
+use graph::GraphConfig;
+
+/// `[source]`: where the alerts come from.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    /// A page, a bare array, or a folder of exported pages.
+    File { path: PathBuf },
+    /// Microsoft Graph with an app-only token.
+    Graph(Box<GraphConfig>),
+}
 
 /// Everything a source produced: the alerts in the order received (none when they went to a
 /// sink, see [`collect_into`]) and what was set aside.

@@ -4,7 +4,8 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::model::{Alert, Interner, RecordError, parse_alert_with};
+use super::record::{RecordError, parse_alert_with};
+use crate::alert::{Alert, Interner};
 
 /// A page, parsed: the alerts it holds, the records set aside, and the link to the next page.
 #[derive(Debug, Default)]

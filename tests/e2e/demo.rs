@@ -135,7 +135,7 @@ fn the_shipped_graph_example_config_loads_with_a_secret_from_the_environment() {
     let env = |name: &str| (name == "CSP_DIGEST_CLIENT_SECRET").then(|| "s3cret".to_owned());
     let config =
         csp_alert_digest::config::from_toml(&text, &path, &env).expect("examples/graph.toml loads");
-    let csp_alert_digest::config::SourceConfig::Graph(graph) = config.source else {
+    let csp_alert_digest::source::SourceConfig::Graph(graph) = config.source else {
         panic!("a graph source");
     };
     assert_eq!(graph.graph_url.as_str(), "https://graph.microsoft.com/");
@@ -165,7 +165,7 @@ fn the_shipped_smtp_example_config_loads_with_secrets_from_the_environment() {
     };
     let config =
         csp_alert_digest::config::from_toml(&text, &path, &env).expect("examples/smtp.toml loads");
-    let csp_alert_digest::config::Transport::Smtp(smtp) = &config.mail.transport else {
+    let csp_alert_digest::deliver::Transport::Smtp(smtp) = &config.mail.transport else {
         panic!("an SMTP transport");
     };
     assert_eq!(smtp.port, 587);

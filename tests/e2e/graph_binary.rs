@@ -291,7 +291,7 @@ async fn a_run_turned_away_by_the_lock_asks_the_service_for_nothing() {
     )
     .await;
     let job = Job::new(&graph_config(&server.uri(), ""), "");
-    let held = csp_alert_digest::deliver::State::open(&job.path().join("state")).unwrap();
+    let held = csp_alert_digest::ledger::State::open(&job.path().join("state")).unwrap();
     let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
     drop(held);

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use csp_alert_digest::config::{Credential, GraphConfig};
 use csp_alert_digest::retry::{RetryPolicy, Sleeper};
 use csp_alert_digest::source::Collected;
 use csp_alert_digest::source::graph::{self, GraphError, Http, HttpSettings};
+use csp_alert_digest::source::graph::{Credential, GraphConfig};
 use secrecy::SecretString;
 
 use crate::fake_graph::{Action, FakeGraph, Fault, Options, truth_of};

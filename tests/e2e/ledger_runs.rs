@@ -1,8 +1,8 @@
 //! Runs against the same state: once per digest date, never twice, and never two at once
 //! (rows F1, F2, F5, G4, promise P2). These use the file transport; SMTP is in `smtp_runs`.
 
-use csp_alert_digest::deliver::State;
-use csp_alert_digest::deliver::ledger::Ledger;
+use csp_alert_digest::ledger::Ledger;
+use csp_alert_digest::ledger::State;
 
 use crate::harness::{BASE_CONFIG, Job, quirks_page, stderr};
 

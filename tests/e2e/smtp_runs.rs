@@ -434,8 +434,7 @@ async fn d1_a_refused_connection_is_transient_and_the_delivery_stays_pending() {
     let log = stderr(&output);
     assert_eq!(output.status.code(), Some(3), "{log}");
     assert!(log.contains("pending=1"), "{log}");
-    let ledger =
-        csp_alert_digest::deliver::ledger::Ledger::open(&job.path().join("state")).unwrap();
+    let ledger = csp_alert_digest::ledger::Ledger::open(&job.path().join("state")).unwrap();
     assert_eq!(ledger.pending().unwrap().len(), 1);
 }
 
@@ -551,8 +550,7 @@ async fn a_missing_eml_stops_sending_and_keeps_the_delivery_pending() {
         log.contains("a@partner.example.eml") && log.contains("--force"),
         "{log}"
     );
-    let ledger =
-        csp_alert_digest::deliver::ledger::Ledger::open(&job.path().join("state")).unwrap();
+    let ledger = csp_alert_digest::ledger::Ledger::open(&job.path().join("state")).unwrap();
     assert_eq!(ledger.pending().unwrap().len(), 1, "nothing marked failed");
     assert!(fake.messages().is_empty());
 }

@@ -5,12 +5,38 @@
 //! checks that every entry takes the same `{placeholders}` in every language. Entries with
 //! placeholders are filled with [`fill`].
 
+pub mod alert_types;
 mod en;
 mod sv;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::config::Language;
+/// The language of the reports' prose. CSV column names never change with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    English,
+    Swedish,
+}
+
+impl Language {
+    pub const SUPPORTED: &[&str] = &["en", "sv"];
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.to_ascii_lowercase().as_str() {
+            "en" | "en-us" | "en-gb" => Some(Self::English),
+            "sv" | "sv-se" | "sv-fi" => Some(Self::Swedish),
+            _ => None,
+        }
+    }
+
+    /// The BCP 47 tag written into the HTML.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::English => "en",
+            Self::Swedish => "sv",
+        }
+    }
+}
 
 /// Defines [`Catalogue`] with one `&'static str` field per key, and `entries()` listing them
 /// by name for the tests.

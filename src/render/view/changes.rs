@@ -2,10 +2,10 @@
 //! that left.
 
 use super::{AlertLine, Context, Kind, alert_line, format, labelled, window_days};
-use crate::digest::{Digest, Left, Outcome, alert_type};
+use crate::alert::Severity;
+use crate::digest::{Digest, Left, Outcome};
 use crate::render::display;
 use crate::render::lang::{count, fill};
-use crate::source::model::Severity;
 
 /// At most this many new alerts, and this many that left, are listed.
 pub const MAX_LISTED: usize = 10;
@@ -139,7 +139,10 @@ fn left_line(left: &Left, digest: &Digest, ctx: &Context<'_>) -> LeftLine {
     };
     LeftLine {
         id: display::line(&a.id, 80),
-        type_label: display::line(&alert_type::label_in(&a.alert_type, ctx.language), 80),
+        type_label: display::line(
+            &crate::render::lang::alert_types::label(&a.alert_type, ctx.language),
+            80,
+        ),
         severity,
         severity_class,
         customer: labelled(t, a.customer.as_deref(), Kind::Customer, ctx.names).label,

@@ -100,7 +100,7 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::config::Language;
+    use crate::render::lang::Language;
 
     fn day(d: u32, high: usize, low: usize) -> Day {
         Day {

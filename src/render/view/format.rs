@@ -3,9 +3,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
+use crate::alert::{ResolvedReason, Severity};
 use crate::render::display;
 use crate::render::lang::{Catalogue, fill};
-use crate::source::model::{ResolvedReason, Severity};
 
 /// `45 min`, `5 h`, `3 d 4 h` (in the catalogue's words).
 pub fn age(t: &Catalogue, age: TimeDelta) -> String {
@@ -71,7 +71,7 @@ pub fn megabytes(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Language;
+    use crate::render::lang::Language;
 
     #[test]
     fn ages_read_in_minutes_hours_or_days_in_each_language() {

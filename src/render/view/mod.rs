@@ -13,9 +13,10 @@ pub use chart::{ChartRow, Segment};
 
 use super::display;
 use super::lang::{Catalogue, count, fill};
-use crate::config::Language;
-use crate::digest::{Digest, DigestAlert, Partner, Tally, alert_type};
-use crate::source::names::Names;
+use super::lang::{Language, alert_types};
+use crate::alert::DetailStore;
+use crate::digest::{Digest, DigestAlert, Partner, Tally};
+use crate::names::Names;
 
 /// The Partner Center Security Alerts dashboard. Links in the digest are only ever fixed URLs
 /// like this one, never strings from the API.
@@ -69,6 +70,8 @@ pub struct Context<'a> {
     pub set_aside: usize,
     /// Names of tenants and subscriptions; ids without one are shown as ids.
     pub names: &'a Names,
+    /// Where the alerts' details are kept.
+    pub details: &'a DetailStore,
 }
 
 /// How many alerts the drill-down and the shorter lists show.
@@ -324,7 +327,7 @@ impl View {
             .iter()
             .take(MAX_LISTED_TYPES)
             .map(|ty| TypeRow {
-                label: display::line(&alert_type::label_in(&ty.raw, ctx.language), 80),
+                label: display::line(&alert_types::label(&ty.raw, ctx.language), 80),
                 raw: display::line(&ty.raw, 80),
                 tally: ty.tally,
                 partners: ty.partners,
@@ -459,7 +462,7 @@ fn oldest_overdue(digest: &Digest, max: usize) -> (Vec<usize>, usize) {
 
 /// Every alert the email may list, as indexes into the digest's alerts: the drill-down's
 /// first [`MAX_LISTED_ALERTS`], the oldest [`MAX_LISTED_OVERDUE`] overdue and the first new
-/// ones. Only these need their details in memory (see [`crate::render::hold_listed`]).
+/// ones. Only these have their details read for the email.
 pub fn listable(digest: &Digest) -> Vec<usize> {
     let mut listed: Vec<usize> = (0..digest.alerts.len().min(MAX_LISTED_ALERTS)).collect();
     listed.extend(oldest_overdue(digest, MAX_LISTED_OVERDUE).0);
@@ -645,8 +648,13 @@ fn id_or_unknown(id: Option<&str>) -> String {
 fn alert_line(a: &DigestAlert, ctx: &Context<'_>) -> AlertLine {
     let t = ctx.language.catalogue();
     let alert = &a.alert;
-    // The alerts the view lists have their details in memory (see [`listable`]).
-    let details = alert.details.held().unwrap_or_default();
+    // Read back from the spill file when they are there (checked readable before the view is
+    // built; see [`listable`]).
+    let mut buffer = Vec::new();
+    let details = ctx
+        .details
+        .load(&alert.details, &mut buffer)
+        .unwrap_or_default();
     let title = alert
         .display_name
         .as_deref()
@@ -661,7 +669,7 @@ fn alert_line(a: &DigestAlert, ctx: &Context<'_>) -> AlertLine {
     AlertLine {
         id: display::line(&alert.id, 80),
         title: display::line(title, MAX_TITLE_CHARS),
-        type_label: display::line(&alert_type::label_in(&alert.alert_type, ctx.language), 80),
+        type_label: display::line(&alert_types::label(&alert.alert_type, ctx.language), 80),
         severity,
         severity_class,
         customer: labelled(t, a.customer.as_deref(), Kind::Customer, ctx.names).label,

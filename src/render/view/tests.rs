@@ -2,8 +2,8 @@ use chrono::{DateTime, TimeDelta};
 
 use super::*;
 use crate::digest::{self, Previous, Remembered, ResolvedHere, Rules};
-use crate::source::model::parse_alert;
-use crate::source::names::Origin;
+use crate::names::Origin;
+use crate::source::record::parse_alert;
 
 const AS_OF: &str = "2026-11-29T07:00:00Z";
 
@@ -52,6 +52,7 @@ fn ctx(language: Language) -> Context<'static> {
         subject_prefix: Some("Alerts"),
         set_aside: 0,
         names: Box::leak(Box::default()),
+        details: Box::leak(Box::default()),
     }
 }
 
@@ -312,7 +313,7 @@ fn an_alert_resolved_with_our_resolve_command_names_who_ran_it() {
         alerts: vec![remembered("gone")],
         resolved_here: vec![ResolvedHere {
             id: "gone".to_owned(),
-            reason: Some(crate::source::model::ResolvedReason::Legitimate),
+            reason: Some(crate::alert::ResolvedReason::Legitimate),
             actor: "bo@workstation".to_owned(),
             at: as_of() - TimeDelta::hours(2),
         }],

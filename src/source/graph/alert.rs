@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{ALERTS_PATH, Call, GraphError, Http, TokenSource, WRITE_PERMISSION, send_authorized};
-use crate::source::model::{ResolvedReason, Status};
+use crate::alert::{ResolvedReason, Status};
 
 /// What `resolve` needs to know about an alert's state, read leniently: a field of a wrong type
 /// counts as absent, an unknown status keeps its raw text.

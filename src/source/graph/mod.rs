@@ -6,6 +6,7 @@ pub mod alert;
 pub mod error;
 pub mod http;
 pub mod paging;
+mod settings;
 pub mod token;
 
 use std::time::Instant;
@@ -16,12 +17,12 @@ use tracing::{debug, info, warn};
 
 pub use error::GraphError;
 pub use http::{Http, HttpSettings};
+pub use settings::{GraphConfig, defaults, http_settings};
 pub use token::{Credential, TokenSource};
 
 use super::Collected;
-use super::model::{Alert, Interner};
 use super::page::{Page, parse_page, parse_records, split_page};
-use crate::config::GraphConfig;
+use crate::alert::{Alert, Interner};
 
 /// The permission the digest needs; it never asks for more.
 pub const READ_PERMISSION: &str = "PartnerSecurity.Read.All";
@@ -404,33 +405,5 @@ async fn authorized_request(
             continue;
         }
         return Ok(response);
-    }
-}
-
-/// Default limits, used by the config when a key is absent.
-pub mod defaults {
-    use std::time::Duration;
-
-    pub const GRAPH_URL: &str = "https://graph.microsoft.com";
-    pub const LOGIN_URL: &str = "https://login.microsoftonline.com";
-    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-    pub const DEADLINE: Duration = Duration::from_secs(30 * 60);
-    pub const MAX_PAGES: usize = 50_000;
-    pub const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
-    pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-}
-
-/// The retry policy and client settings a config asks for.
-pub fn http_settings(config: &GraphConfig) -> HttpSettings {
-    HttpSettings {
-        request_timeout: config.request_timeout,
-        max_body: config.max_page_bytes,
-        policy: crate::retry::RetryPolicy {
-            throttled_attempts: config.max_attempts,
-            max_retry_after: config.max_retry_after,
-            ..crate::retry::RetryPolicy::default()
-        },
-        sleeper: crate::retry::Sleeper::Tokio,
-        jitter: None,
     }
 }

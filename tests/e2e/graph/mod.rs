@@ -8,10 +8,10 @@ mod tokens;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use csp_alert_digest::config::{Credential, GraphConfig};
 use csp_alert_digest::retry::{RetryPolicy, Sleeper};
 use csp_alert_digest::source::Collected;
 use csp_alert_digest::source::graph::{self, GraphError, Http, HttpSettings};
+use csp_alert_digest::source::graph::{Credential, GraphConfig};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};

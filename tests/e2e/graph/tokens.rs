@@ -5,7 +5,7 @@ use wiremock::matchers::{header, method, path, query_param_is_missing};
 use wiremock::{Match, Mock, ResponseTemplate};
 
 use super::{ALERTS, Harness, SECRET, TENANT, TOKEN, ids, page, token_answer};
-use csp_alert_digest::config::Credential;
+use csp_alert_digest::source::graph::Credential;
 use csp_alert_digest::source::graph::GraphError;
 use secrecy::SecretString;
 

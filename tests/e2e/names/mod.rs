@@ -8,14 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use csp_alert_digest::config::{
-    Credential, GraphConfig, NamesConfig, NamesFileConfig, PartnerCenterConfig,
+use csp_alert_digest::ledger::Ledger;
+use csp_alert_digest::names::partner_center::Client;
+use csp_alert_digest::names::{
+    self, Cache, NamesConfig, NamesFileConfig, PartnerCenterConfig, Resolved, Wanted,
 };
-use csp_alert_digest::deliver::ledger::Ledger;
 use csp_alert_digest::retry::{RetryPolicy, Sleeper};
-use csp_alert_digest::source::graph::{Http, HttpSettings};
-use csp_alert_digest::source::names::partner_center::Client;
-use csp_alert_digest::source::names::{self, Cache, Resolved, Wanted};
+use csp_alert_digest::source::graph::{Credential, GraphConfig, Http, HttpSettings};
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, method, path};

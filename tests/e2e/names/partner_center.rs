@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use csp_alert_digest::source::names::cache::{self, Entry, Kind};
-use csp_alert_digest::source::names::{Cache, Origin};
+use csp_alert_digest::ledger::names::{self as cache, Entry, Kind};
+use csp_alert_digest::names::{Cache, Origin};
 use serde_json::json;
 use wiremock::matchers::{header, method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
@@ -14,7 +14,7 @@ use crate::fake_partner_center::{
     CONTINUATION, CUSTOMERS, FakeCustomer, answer, continuation, listing_calls, relationship_calls,
 };
 
-fn origin_of(resolved: &csp_alert_digest::source::names::Resolved, id: &str) -> Option<Origin> {
+fn origin_of(resolved: &csp_alert_digest::names::Resolved, id: &str) -> Option<Origin> {
     resolved.names.entry(id).map(|n| n.origin)
 }
 
@@ -416,7 +416,7 @@ async fn a_dry_run_reads_the_cache_but_never_writes_it() {
     let h = Harness::start().await;
     h.mount_partner_center(customers(1)).await;
     let dir = tempfile::tempdir().unwrap();
-    drop(csp_alert_digest::deliver::ledger::Ledger::open(dir.path()).unwrap());
+    drop(csp_alert_digest::ledger::Ledger::open(dir.path()).unwrap());
     let conn = cache::open_read_only(dir.path()).unwrap().unwrap();
     let resolved = h
         .resolve_with(&wanted(&["c1"], &[], &[]), Cache::ReadOnly(&conn))

@@ -1,8 +1,8 @@
 //! The `resolve` command as a user runs it, against wiremock: the lines it prints, its exit
 //! codes, and what it records in the ledger.
 
-use csp_alert_digest::deliver::State;
-use csp_alert_digest::deliver::ledger::{Ledger, Resolution};
+use csp_alert_digest::ledger::State;
+use csp_alert_digest::ledger::{Ledger, Resolution};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -306,8 +306,8 @@ fn the_shipped_resolve_example_config_loads_and_shares_the_daily_jobs_state() {
     let (resolve, daily) = (load("resolve.toml"), load("graph.toml"));
     assert_eq!(resolve.digest.state_dir, daily.digest.state_dir);
     let (
-        csp_alert_digest::config::SourceConfig::Graph(resolve),
-        csp_alert_digest::config::SourceConfig::Graph(daily),
+        csp_alert_digest::source::SourceConfig::Graph(resolve),
+        csp_alert_digest::source::SourceConfig::Graph(daily),
     ) = (resolve.source, daily.source)
     else {
         panic!("graph sources");

@@ -5,10 +5,10 @@
 mod binary;
 mod round_trip;
 
+use csp_alert_digest::commands::resolve::report::{self, Report};
+use csp_alert_digest::commands::resolve::update::{self, Done, Options, Outcome};
+use csp_alert_digest::commands::resolve::{Decision, Item, Plan, decision, plan};
 use csp_alert_digest::exit::Exit;
-use csp_alert_digest::resolve::report::{self, Report};
-use csp_alert_digest::resolve::update::{self, Done, Options, Outcome};
-use csp_alert_digest::resolve::{Decision, Item, Plan, decision, plan};
 use csp_alert_digest::source::graph::{self, GraphError};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string, header, method, path};

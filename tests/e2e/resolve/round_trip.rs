@@ -3,7 +3,7 @@
 //! --from-csv` changes those alerts in the service, and the next `run` no longer lists the
 //! resolved ones.
 
-use csp_alert_digest::deliver::ledger::Ledger;
+use csp_alert_digest::ledger::Ledger;
 
 use crate::fake_graph::{Action, FakeGraph, Fault, ONE_ALERT, Options};
 use crate::harness::{AS_OF, Job, read_csv, run_binary, stderr};

@@ -9,9 +9,9 @@ use futures_util::StreamExt as _;
 use tokio::time::Instant;
 
 use super::plan::Item;
+use crate::alert::Status;
 use crate::source::graph::alert::{self, AlertState};
 use crate::source::graph::{GraphError, Http, TokenSource};
-use crate::source::model::Status;
 
 /// Alerts read and updated at the same time.
 pub const CONCURRENCY: usize = 4;

@@ -4,9 +4,9 @@
 //! `names` table). A lookup that fails is a warning, counted in the run's summary line: names
 //! never cost the digest. Ids without a name are shown as ids.
 
-pub mod cache;
 pub mod file;
 pub mod partner_center;
+mod settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -14,24 +14,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tracing::{info, warn};
 
-use crate::config::{Config, NamesConfig, SourceConfig};
+pub use settings::{NamesConfig, NamesFileConfig, PartnerCenterConfig, defaults};
+
 use crate::digest::{Digest, Partner};
-use crate::source::graph::{self, GraphError, Http};
-use cache::{Entry, Kind};
+use crate::ledger::names::{self as cache, Entry, Kind};
+use crate::source::graph::{self, GraphConfig, GraphError, Http};
 use partner_center::Client;
-
-/// Default settings, used by the config when a key is absent.
-pub mod defaults {
-    use std::time::Duration;
-
-    pub const PARTNER_CENTER_URL: &str = "https://api.partnercenter.microsoft.com";
-    /// Customers per listing page. Partner Center's own samples page by 40 and do not document
-    /// a maximum; a smaller answer than asked is followed by `links.next` all the same.
-    pub const CUSTOMER_PAGE_SIZE: usize = 500;
-    pub const MAX_CUSTOMER_PAGE_SIZE: usize = 1000;
-    pub const CACHE_MAX_AGE: Duration = Duration::from_secs(7 * 86_400);
-    pub const DEADLINE: Duration = Duration::from_secs(300);
-}
 
 /// Where a name came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +91,7 @@ pub struct Wanted {
 
 impl Wanted {
     pub fn of(digest: &Digest) -> Self {
-        type Fast = std::hash::BuildHasherDefault<crate::source::model::FastHasher>;
+        type Fast = std::hash::BuildHasherDefault<crate::alert::FastHasher>;
         // The ids repeat across alerts: gathered borrowed, copied once each.
         let mut customers: HashSet<&str, Fast> = HashSet::default();
         let mut subscriptions: HashSet<&str, Fast> = HashSet::default();
@@ -181,24 +169,24 @@ impl<'a> Cache<'a> {
 }
 
 /// Looks up the names of `wanted` as `config` says: builds the Partner Center client when
-/// `[names] partner_center = true`.
+/// `[names] partner_center = true` and the source is Graph (`graph`: its app signs in).
 pub async fn lookup(
-    config: &Config,
+    config: &NamesConfig,
+    graph: Option<&GraphConfig>,
     wanted: &Wanted,
     cache: Cache<'_>,
     now: DateTime<Utc>,
 ) -> Resolved {
-    let (Some(pc), SourceConfig::Graph(graph)) = (&config.names.partner_center, &config.source)
-    else {
-        return resolve(&config.names, None, cache, wanted, now).await;
+    let (Some(pc), Some(graph)) = (&config.partner_center, graph) else {
+        return resolve(config, None, cache, wanted, now).await;
     };
     match Http::new(graph::http_settings(graph)) {
         Ok(http) => {
             let client = Client::new(&http, graph, pc);
-            resolve(&config.names, Some(&client), cache, wanted, now).await
+            resolve(config, Some(&client), cache, wanted, now).await
         }
         Err(e) => {
-            let mut resolved = resolve(&config.names, None, cache, wanted, now).await;
+            let mut resolved = resolve(config, None, cache, wanted, now).await;
             note(
                 &mut resolved.warnings,
                 format!("names from Partner Center: {e}"),

@@ -5,12 +5,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::config::{self, Config, SourceConfig, Transport};
-use crate::deliver::ledger::Ledger;
+use crate::config::{self, Config};
+use crate::deliver::Transport;
 use crate::deliver::smtp::{Mailer, Outcome};
 use crate::exit::Exit;
+use crate::ledger::Ledger;
 use crate::retry::Sleeper;
-use crate::source::{self, graph};
+use crate::source::{self, SourceConfig, graph};
 
 /// One probe's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,13 +175,12 @@ async fn names(config: &Config, offline: bool) -> Option<Probe> {
         (Some(pc), SourceConfig::Graph(graph_config)) => {
             let result = match graph::Http::new(graph::http_settings(graph_config)) {
                 Ok(http) => {
-                    let client =
-                        source::names::partner_center::Client::new(&http, graph_config, pc);
+                    let client = crate::names::partner_center::Client::new(&http, graph_config, pc);
                     tokio::time::timeout(pc.deadline, client.probe())
                         .await
                         .unwrap_or_else(|_| {
                             Err(graph::GraphError::Exhausted {
-                                path: source::names::partner_center::CUSTOMERS_PATH.to_owned(),
+                                path: crate::names::partner_center::CUSTOMERS_PATH.to_owned(),
                                 attempts: 1,
                                 last: format!(
                                     "no answer within names.deadline_secs = {} s",

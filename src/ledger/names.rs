@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags, params};
 
-use crate::deliver::ledger;
+use crate::ledger;
 
 /// What a cached name is the name of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +153,7 @@ pub fn open_read_only(state_dir: &Path) -> anyhow::Result<Option<Connection>> {
 mod tests {
     use super::*;
 
-    use crate::deliver::ledger::Ledger;
+    use crate::ledger::Ledger;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().into()

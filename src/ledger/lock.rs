@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::ledger::Ledger;
+use super::Ledger;
 
 /// The lock file's name inside `state_dir`.
 pub const LOCK_FILE: &str = "run.lock";

@@ -12,15 +12,15 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use crate::config::{self, Config, Transport};
-use crate::deliver::ledger::{Ledger, Listed, NewDelivery, Prepared};
+use crate::alert::DetailStore;
+use crate::config::{self, Config};
 use crate::deliver::smtp::Mailer;
-use crate::deliver::{self, RunFolder, State, message};
+use crate::deliver::{self, RunFolder, Transport, message};
 use crate::exit::{Exit, ExitContext, Failure};
+use crate::ledger::{Ledger, Listed, NewDelivery, Prepared, State};
 use crate::render::{self, Context};
 use crate::retry::Sleeper;
-use crate::source::names;
-use crate::{as_of, digest, source};
+use crate::{as_of, digest, names, source};
 
 /// What the caller asked for.
 #[derive(Debug, Clone)]
@@ -288,7 +288,7 @@ async fn prepare(
     // A dry run's messages are those of the first preparation.
     let generation = recorder.as_ref().map_or(0, |r| r.generation);
     let tz = config.digest.timezone;
-    let (collected, mut digest, spill) = collect_digest(config, as_of, previous, setup).await?;
+    let (collected, digest, details) = collect_digest(config, as_of, previous, setup).await?;
     let set_aside = collected.set_aside.len();
     let names = look_up_names(config, &digest, recorder.as_ref().map(|r| &*r.ledger), now).await;
 
@@ -299,17 +299,13 @@ async fn prepare(
         subject_prefix: config.mail.subject.as_deref(),
         set_aside,
         names: &names.names,
+        details: &details,
     };
     let folder_name = if dry_run {
         format!("{date}.dry-run")
     } else {
         date.to_owned()
     };
-    // The details the email may show come back from the spill file before the reports are
-    // made (the digest is shared by the threads that make them).
-    render::hold_listed(&mut digest, spill.as_ref())
-        .map_err(|e| anyhow::Error::from(e).context("cannot read the spill file"))
-        .or_exit(Exit::Config)?;
     let folder =
         RunFolder::create(&config.digest.output_dir, &folder_name).or_exit(Exit::Config)?;
     let delivered = matches!(config.mail.transport, Transport::File);
@@ -343,7 +339,6 @@ async fn prepare(
             &digest,
             &ctx,
             (date, as_of, generation),
-            spill.as_ref(),
             || {
                 recording
                     .as_ref()
@@ -366,7 +361,7 @@ async fn prepare(
         (_, Some(Err(e))) => return Err(e).or_exit(Exit::Config),
         (made, _) => made?,
     };
-    drop(spill);
+    drop(details);
 
     let summary = Summary {
         digest_date: date.to_owned(),
@@ -401,11 +396,10 @@ fn make_files(
     digest: &digest::Digest,
     ctx: &Context<'_>,
     (date, as_of, generation): (&str, DateTime<Utc>, u32),
-    spill: Option<&source::spill::SpillFile>,
     recording_failed: impl Fn() -> bool,
 ) -> Result<(Vec<PathBuf>, Vec<NewDelivery>), Failure> {
     let ([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]) =
-        write_csvs(folder, digest, date, ctx.names, spill)?;
+        write_csvs(folder, digest, date, ctx.names, ctx.details)?;
     let size = |bytes: u64| usize::try_from(bytes).unwrap_or(usize::MAX);
     let reports = render::render(
         digest,
@@ -447,43 +441,20 @@ fn make_files(
     Ok((files, deliveries))
 }
 
-/// The long text of the alerts a digest keeps stays in memory up to this many bytes (a
-/// digest of a few thousand alerts); past it, it goes to the spill file.
-const HELD_DETAILS_BYTES: usize = 8 << 20;
-
-/// Collects the alerts into the digest. Alerts are sorted out as they arrive; past the first
-/// few MiB, the long text of those the digest keeps goes to a spill file (memory held in the
-/// digest stays small however many alerts there are, and a small digest needs no file).
+/// Collects the alerts into the digest. Alerts are sorted out as they arrive; the long text of
+/// those the digest keeps goes to the [`DetailStore`] (memory held in the digest stays small
+/// however many alerts there are).
 async fn collect_digest(
     config: &Config,
     as_of: DateTime<Utc>,
     previous: Option<&digest::Previous>,
     setup: source::Setup,
-) -> Result<
-    (
-        source::Collected,
-        digest::Digest,
-        Option<source::spill::SpillFile>,
-    ),
-    Failure,
-> {
-    let mut spill = None;
-    let mut spill_error = None;
-    let mut held = 0;
+) -> Result<(source::Collected, digest::Digest, DetailStore), Failure> {
+    let mut details = DetailStore::default();
     let mut intake = digest::Intake::new(as_of, config.digest.rules(), previous);
     let collected = source::collect_into(&config.source, setup, &mut |mut alert| {
-        if intake.bucket(&alert) == digest::Bucket::InWindow
-            && let source::model::Detail::Held(bytes) = &alert.details
-        {
-            held += bytes.len();
-            if held > HELD_DETAILS_BYTES {
-                let file = spill.get_or_insert_with(open_spill);
-                if let Some(file) = file.as_mut()
-                    && let Err(e) = file.put(&mut alert.details)
-                {
-                    spill_error.get_or_insert(e);
-                }
-            }
+        if intake.bucket(&alert) == digest::Bucket::InWindow {
+            details.keep(&mut alert.details);
         }
         intake.add(alert);
     })
@@ -496,14 +467,8 @@ async fn collect_digest(
         },
         error: e.into(),
     })?;
-    if let Some(e) = spill_error {
-        return Err(anyhow::Error::from(e).context("cannot write the spill file"))
-            .or_exit(Exit::Config);
-    }
-    let spill = spill
-        .flatten()
-        .map(source::spill::Spill::finish)
-        .transpose()
+    details
+        .seal()
         .map_err(|e| anyhow::Error::from(e).context("cannot write the spill file"))
         .or_exit(Exit::Config)?;
     for aside in &collected.set_aside {
@@ -515,7 +480,7 @@ async fn collect_digest(
             "record set aside"
         );
     }
-    Ok((collected, intake.finish(), spill))
+    Ok((collected, intake.finish(), details))
 }
 
 /// Streams `alerts.csv` and `summary.csv` into the run folder, side by side; returns their
@@ -525,7 +490,7 @@ fn write_csvs(
     digest: &digest::Digest,
     date: &str,
     names: &names::Names,
-    spill: Option<&source::spill::SpillFile>,
+    details: &DetailStore,
 ) -> Result<([PathBuf; 2], [u64; 2]), Failure> {
     let csv_started = std::time::Instant::now();
     // `summary.csv` (one row per group and type) is made beside `alerts.csv`.
@@ -536,7 +501,7 @@ fn write_csvs(
             })
         });
         let alerts = folder.write_direct_with("alerts.csv", |out| {
-            render::csv::write_alerts(out, digest, date, names, spill)
+            render::csv::write_alerts(out, digest, date, names, details)
         });
         let summary = summary
             .join()
@@ -554,21 +519,6 @@ fn write_csvs(
     Ok(([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]))
 }
 
-/// The spill file for alert details, in the system's temporary folder (`TMPDIR`); without
-/// one (a read-only or full temporary folder) the details stay in memory.
-fn open_spill() -> Option<source::spill::Spill> {
-    let dir = std::env::temp_dir();
-    source::spill::Spill::create_in(&dir)
-        .map_err(|e| {
-            warn!(
-                folder = %dir.display(),
-                error = %e,
-                "cannot create a spill file; alert details stay in memory"
-            );
-        })
-        .ok()
-}
-
 /// Names for the digest's ids. Never fails: a lookup that fails is a warning. A dry run reads
 /// the cache read-only, if there is a ledger.
 async fn look_up_names(
@@ -581,7 +531,7 @@ async fn look_up_names(
     let mut unreadable = None;
     let read_only = match ledger {
         None if config.names.partner_center.is_some() => {
-            names::cache::open_read_only(&config.digest.state_dir).unwrap_or_else(|e| {
+            crate::ledger::names::open_read_only(&config.digest.state_dir).unwrap_or_else(|e| {
                 let message = format!("the names cache cannot be read: {e:#}");
                 warn!("{message}");
                 unreadable = Some(message);
@@ -595,7 +545,11 @@ async fn look_up_names(
         (None, Some(conn)) => names::Cache::ReadOnly(conn),
         (None, None) => names::Cache::None,
     };
-    let mut resolved = names::lookup(config, &wanted, cache, now).await;
+    let graph = match &config.source {
+        source::SourceConfig::Graph(graph) => Some(&**graph),
+        source::SourceConfig::File { .. } => None,
+    };
+    let mut resolved = names::lookup(&config.names, graph, &wanted, cache, now).await;
     if let Some(message) = unreadable {
         resolved.warnings.push(message);
         resolved.stats.warnings += 1;

@@ -23,10 +23,11 @@ pub use decision::Decision;
 pub use plan::{Item, Plan};
 pub use report::Report;
 
-use crate::config::{self, Language, SourceConfig};
-use crate::deliver::State;
-use crate::deliver::ledger::{Ledger, Resolution};
+use crate::config;
 use crate::exit::{Exit, ExitContext, Failure};
+use crate::ledger::{Ledger, Resolution, State};
+use crate::render::lang::Language;
+use crate::source::SourceConfig;
 use crate::source::graph::{self, GraphError, Http};
 use update::{Options, Outcome};
 

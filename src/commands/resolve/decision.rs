@@ -4,9 +4,9 @@
 
 use std::fmt;
 
-use crate::config::Language;
+use crate::alert::{ResolvedReason, Status};
+use crate::render::lang::Language;
 use crate::source::graph::alert::Change;
-use crate::source::model::{ResolvedReason, Status};
 
 /// An analyst's decision about one alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

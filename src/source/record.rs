@@ -1,225 +1,14 @@
-//! The `partnerSecurityAlert` resource, parsed tolerantly: the service adds enum members and
-//! fields without notice, and its own samples send booleans as strings.
+//! One `partnerSecurityAlert` record of a page, parsed tolerantly into an [`Alert`]: the service
+//! adds enum members and fields without notice, and its own samples send booleans as strings.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
-/// Text that repeats across alerts (tenant, subscription and type ids, titles), shared rather
-/// than copied: a million alerts name a few thousand tenants.
-pub type Text = Arc<str>;
-
-/// One alert as the digest sees it: validated, with evolvable enums kept as raw text when unknown.
-/// The digest sorts, groups and compares on these fields; the long free text the reports show
-/// (description, affected resources, additional details) is in [`Alert::details`], which the
-/// collector may move out of memory (see [`super::spill`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alert {
-    pub id: String,
-    pub display_name: Option<Text>,
-    /// Raw API value; an open set, compared case-insensitively.
-    pub alert_type: Text,
-    pub status: Status,
-    pub severity: Severity,
-    pub confidence: Confidence,
-    pub customer_tenant_id: Option<Text>,
-    pub subscription_id: Option<Text>,
-    pub reseller_tenant_id: Option<Text>,
-    pub catalog_offer_id: Option<Text>,
-    pub detected: DateTime<Utc>,
-    pub first_observed: Option<DateTime<Utc>>,
-    pub last_observed: Option<DateTime<Utc>>,
-    pub resolved_reason: Option<ResolvedReason>,
-    pub resolved_on: Option<DateTime<Utc>>,
-    pub resolved_by: Option<Text>,
-    pub is_test: bool,
-    /// The latest `updatedDateTime` of the status history (`activityLogs`), which the digest
-    /// uses only to tell which of two copies of an alert is the more recent.
-    pub last_activity: Option<DateTime<Utc>>,
-    pub details: Detail,
-}
-
-impl Alert {
-    /// The latest moment this copy of the alert speaks of; when the same alert arrives twice,
-    /// the copy with the later moment is the more recent observation.
-    pub fn last_change(&self) -> DateTime<Utc> {
-        [
-            Some(self.detected),
-            self.last_observed,
-            self.resolved_on,
-            self.last_activity,
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(self.detected)
-    }
-}
-
-pub use super::details::{AffectedResource, Details, DetailsRef};
-
-/// Where an alert's details are: in memory, encoded (see [`super::details`]), or in the run's
-/// spill file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Detail {
-    Held(Box<[u8]>),
-    /// Written to the spill file at `offset`, `len` bytes (see [`super::spill`]).
-    Spilled {
-        offset: u64,
-        len: u32,
-    },
-}
-
-impl Default for Detail {
-    fn default() -> Self {
-        Self::from(&Details::default())
-    }
-}
-
-impl From<&Details> for Detail {
-    fn from(details: &Details) -> Self {
-        Self::Held(details.encode())
-    }
-}
-
-impl Detail {
-    /// The details when they are in memory.
-    pub fn held(&self) -> Option<DetailsRef<'_>> {
-        match self {
-            Self::Held(bytes) => DetailsRef::decode(bytes),
-            Self::Spilled { .. } => None,
-        }
-    }
-}
-
-/// Shares repeated text between alerts (see [`Text`]).
-#[derive(Debug, Default)]
-pub struct Interner {
-    known: HashSet<Text, std::hash::BuildHasherDefault<FastHasher>>,
-}
-
-/// FNV-1a over 8-byte words: the interner's keys are short ids the service sends, hashed a few
-/// times per alert, and need no protection from chosen collisions (a collision costs a
-/// comparison, not a wrong answer).
-#[derive(Debug, Clone, Copy)]
-pub struct FastHasher(u64);
-
-impl Default for FastHasher {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        let x = self.0;
-        (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (x >> 32)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-            self.0 = (self.0 ^ word)
-                .wrapping_mul(0x0100_0000_01b3)
-                .rotate_left(23);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-impl Interner {
-    pub fn text(&mut self, value: &str) -> Text {
-        if let Some(text) = self.known.get(value) {
-            return Arc::clone(text);
-        }
-        let text: Text = Arc::from(value);
-        self.known.insert(Arc::clone(&text));
-        text
-    }
-
-    fn non_empty(&mut self, value: Option<Cow<'_, str>>) -> Option<Text> {
-        value
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| self.text(&v))
-    }
-}
-
-/// Declares an evolvable Graph enum: the known members, plus `Unknown(raw)` for anything else,
-/// including the literal `unknownFutureValue`.
-macro_rules! evolvable_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $raw:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($variant,)+
-            /// A member this build does not know, with the service's raw text.
-            Unknown(String),
-        }
-
-        impl $name {
-            pub fn from_raw(raw: &str) -> Self {
-                $(if raw.eq_ignore_ascii_case($raw) { return Self::$variant; })+
-                Self::Unknown(raw.to_owned())
-            }
-
-            /// The API's spelling (or the raw text of an unknown member).
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $(Self::$variant => $raw,)+
-                    Self::Unknown(raw) => raw,
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-evolvable_enum!(
-    /// Alert status. Only `resolved` proves an alert is handled.
-    Status { Active => "active", Investigating => "investigating", Resolved => "resolved" }
-);
-evolvable_enum!(Severity {
-    High => "high",
-    Medium => "medium",
-    Low => "low",
-    Informational => "informational",
-});
-evolvable_enum!(Confidence { High => "high", Medium => "medium", Low => "low" });
-evolvable_enum!(ResolvedReason { Legitimate => "legitimate", Fraud => "fraud", Ignore => "ignore" });
-
-impl Status {
-    /// An unknown future status is not proof of resolution, so it counts as unresolved.
-    pub fn is_unresolved(&self) -> bool {
-        !matches!(self, Self::Resolved)
-    }
-}
-
-impl Severity {
-    /// Sort key, most urgent first. An unknown severity (`critical`, say) sorts first: nothing
-    /// proves it is minor, and a new member is worth a look.
-    pub fn rank(&self) -> u8 {
-        match self {
-            Self::Unknown(_) => 0,
-            Self::High => 1,
-            Self::Medium => 2,
-            Self::Low => 3,
-            Self::Informational => 4,
-        }
-    }
-}
+use crate::alert::{Alert, Confidence, Detail, Interner, ResolvedReason, Severity, Status};
 
 /// Why one record of a page was set aside instead of parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -365,7 +154,7 @@ impl RawAlert<'_> {
             resolved_by: interner.non_empty(self.resolved_by),
             is_test: self.is_test.unwrap_or(false),
             last_activity: self.activity_logs,
-            details: Detail::Held(encode_details(
+            details: Detail::encoded(encode_details(
                 self.description,
                 self.affected_resources.as_deref(),
                 self.additional_details,
@@ -374,7 +163,7 @@ impl RawAlert<'_> {
     }
 }
 
-/// The details as sent, encoded straight from the page (see [`super::details`]).
+/// The details as sent, encoded straight from the page (see [`crate::alert::Details`]).
 fn encode_details(
     description: Option<Cow<'_, str>>,
     resources: Option<&[RawResource<'_>]>,
@@ -387,12 +176,12 @@ fn encode_details(
         .map(|r| (r.resource_id.as_deref(), r.resource_type.as_deref()))
         .collect();
     let mut entries = entries.unwrap_or_default();
-    super::details::sort_entries(&mut entries);
+    crate::alert::sort_entries(&mut entries);
     let entries: Vec<(&str, &str)> = entries
         .iter()
         .map(|(k, v)| (k.as_ref(), v.as_deref().unwrap_or("")))
         .collect();
-    super::details::encode(description.as_deref(), &resources, &entries)
+    crate::alert::encode(description.as_deref(), &resources, &entries)
 }
 
 /// RFC 3339 with any fraction length (the service sends up to 7 digits) and any offset.

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tracing::debug;
 
-use crate::config::{GraphConfig, PartnerCenterConfig};
+use super::PartnerCenterConfig;
+use crate::source::graph::GraphConfig;
 use crate::source::graph::error::excerpt;
 use crate::source::graph::http::Response;
 use crate::source::graph::paging::Guard;
