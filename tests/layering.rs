@@ -136,12 +136,12 @@ fn imports() -> Vec<Import> {
     files.sort();
     let mut imports = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).expect("a readable source file");
+        let source = std::fs::read_to_string(&file).expect("a readable source file");
         let from = module_of(&src, &file);
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let mut test = name == "tests.rs" || name.ends_with("_tests.rs") || from == TEST_ONLY;
         let mut after_cfg_test = false;
-        for (i, line) in text.lines().enumerate() {
+        for (i, line) in source.lines().enumerate() {
             let trimmed = line.trim_start();
             if trimmed.starts_with("#[cfg(test)]") {
                 after_cfg_test = true;
@@ -224,7 +224,11 @@ fn no_module_imports_one_on_a_higher_rung_so_there_is_no_import_circle() {
             ));
         }
     }
-    assert!(wrong.is_empty(), "imports against the ladder:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports against the ladder:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -235,7 +239,10 @@ fn the_scan_sees_imports_that_run_back_up() {
         crate_paths("use crate::{as_of, digest::Rules, source};"),
         ["as_of", "digest", "source"]
     );
-    assert_eq!(crate_paths(&code_of(r#"x("crate::config"); // crate::deliver"#)), Vec::<String>::new());
+    assert_eq!(
+        crate_paths(&code_of(r#"x("crate::config"); // crate::deliver"#)),
+        Vec::<String>::new()
+    );
     assert!(rung("config") > rung("source"));
 }
 
