@@ -87,7 +87,7 @@ impl RetryPolicy {
 
 /// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3). Garbage, and dates
 /// in the past, give `None`/zero so the caller falls back to its own backoff.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

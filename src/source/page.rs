@@ -49,7 +49,7 @@ struct GraphPage<'a> {
 }
 
 /// Parses a page. `label` names it in errors and set-aside reports.
-pub fn parse_page(bytes: &[u8], label: &str) -> Result<Page, PageError> {
+pub(crate) fn parse_page(bytes: &[u8], label: &str) -> Result<Page, PageError> {
     parse_page_with(bytes, label, &mut Interner::default())
 }
 

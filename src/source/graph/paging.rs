@@ -10,7 +10,7 @@ use super::error::GraphError;
 
 /// Watches one paging run.
 #[derive(Debug)]
-pub struct Guard {
+pub(crate) struct Guard {
     origin: Url,
     seen: HashSet<String>,
     max_pages: usize,
