@@ -33,6 +33,16 @@ pub enum Command {
     /// Resolve alerts as legitimate, fraud or ignore (or mark them investigating): one by
     /// --id, or many from the digest's alerts.csv with its decision column filled in.
     Resolve(ResolveArgs),
+    /// Sign in once as a partner user with MFA (device code flow) for `sign_in = "user"`: the
+    /// refresh token is kept under `state_dir`, readable by its owner only.
+    Login(LoginArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// The TOML config file (`[source] kind = "graph"`, `sign_in = "user"`).
+    #[arg(long, env = "CSP_DIGEST_CONFIG", value_name = "FILE")]
+    pub config: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

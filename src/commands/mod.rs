@@ -3,6 +3,7 @@
 //! found). Each returns what happened; this module prints it and picks the exit code.
 
 pub mod check;
+pub mod login;
 pub mod resolve;
 pub mod run;
 
@@ -37,6 +38,13 @@ pub async fn dispatch(command: Command, log_format: LogFormat) -> Exit {
                     println!("{}", redact::scrub(line));
                 }
                 report.exit
+            }
+            Err(failure) => fail(&failure, log_format),
+        },
+        Command::Login(args) => match login::login(&args.config).await {
+            Ok(line) => {
+                println!("{}", redact::scrub(&line));
+                Exit::Done
             }
             Err(failure) => fail(&failure, log_format),
         },

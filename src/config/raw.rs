@@ -19,7 +19,7 @@ use crate::net::is_loopback;
 use crate::render::lang::Language;
 use crate::retry::RetryPolicy;
 use crate::source::SourceConfig;
-use crate::source::graph::{Credential, GraphConfig, defaults};
+use crate::source::graph::{Credential, GraphConfig, RefreshStore, SignIn, defaults};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,6 +96,11 @@ struct RawSource {
     client_secret_file: Option<PathBuf>,
     #[serde(default)]
     federated_token_file: Option<PathBuf>,
+    /// `"app"` (default) or `"user"`.
+    #[serde(default)]
+    sign_in: Option<String>,
+    #[serde(default)]
+    refresh_token_file: Option<PathBuf>,
     #[serde(default)]
     graph_url: Option<String>,
     #[serde(default)]
@@ -220,7 +225,7 @@ impl RawConfig {
             env,
         };
         let digest = self.digest.validate(&origin)?;
-        let source = self.source.validate(&origin)?;
+        let source = self.source.validate(&origin, &digest.state_dir)?;
         let names = match self.names {
             Some(names) => names.validate(&origin, &source)?,
             None => NamesConfig {
@@ -281,7 +286,7 @@ impl RawDigest {
 }
 
 impl RawSource {
-    fn validate(self, origin: &Origin<'_>) -> Result<SourceConfig, ConfigError> {
+    fn validate(self, origin: &Origin<'_>, state_dir: &Path) -> Result<SourceConfig, ConfigError> {
         match self.kind {
             RawKind::File => {
                 if let Some(key) = self.graph_key() {
@@ -304,7 +309,7 @@ impl RawSource {
                         "is for kind = \"file\", not kind = \"graph\"",
                     ));
                 }
-                self.validate_graph(origin)
+                self.validate_graph(origin, state_dir)
                     .map(|g| SourceConfig::Graph(Box::new(g)))
             }
         }
@@ -317,6 +322,8 @@ impl RawSource {
             ("client_id", self.client_id.is_some()),
             ("client_secret_file", self.client_secret_file.is_some()),
             ("federated_token_file", self.federated_token_file.is_some()),
+            ("sign_in", self.sign_in.is_some()),
+            ("refresh_token_file", self.refresh_token_file.is_some()),
             ("graph_url", self.graph_url.is_some()),
             ("login_url", self.login_url.is_some()),
             ("server_filter", self.server_filter),
@@ -331,7 +338,11 @@ impl RawSource {
         .find_map(|(key, set)| set.then_some(key))
     }
 
-    fn validate_graph(self, origin: &Origin<'_>) -> Result<GraphConfig, ConfigError> {
+    fn validate_graph(
+        self,
+        origin: &Origin<'_>,
+        state_dir: &Path,
+    ) -> Result<GraphConfig, ConfigError> {
         let tenant_id = self.tenant_id.clone().unwrap_or_default();
         let client_id = self.client_id.clone().unwrap_or_default();
         let id_chars = |s: &str| {
@@ -351,7 +362,7 @@ impl RawSource {
                 "must be the app registration's client id",
             ));
         }
-        let credential = self.credential(origin)?;
+        let sign_in = self.sign_in(origin, state_dir, &client_id)?;
         let graph_url = endpoint(
             origin,
             "source.graph_url",
@@ -377,7 +388,7 @@ impl RawSource {
         Ok(GraphConfig {
             tenant_id,
             client_id,
-            credential,
+            sign_in,
             graph_url,
             login_url,
             server_filter: self.server_filter,
@@ -410,8 +421,51 @@ impl RawSource {
         })
     }
 
-    /// The config's own keys win over the environment; a secret beats a federated token.
-    fn credential(&self, origin: &Origin<'_>) -> Result<Credential, ConfigError> {
+    /// `sign_in` with what it needs: the app's credential, or the refresh token store.
+    fn sign_in(
+        &self,
+        origin: &Origin<'_>,
+        state_dir: &Path,
+        client_id: &str,
+    ) -> Result<SignIn, ConfigError> {
+        Ok(match self.sign_in.as_deref().unwrap_or("app") {
+            "app" => {
+                if self.refresh_token_file.is_some() {
+                    return Err(
+                        origin.invalid("source.refresh_token_file", "is for sign_in = \"user\"")
+                    );
+                }
+                SignIn::App(self.credential(origin)?.ok_or_else(|| {
+                    origin.invalid(
+                        "source",
+                        format!(
+                            "no credential for Microsoft Graph: set client_secret_file or {CLIENT_SECRET_ENV}, or federated_token_file or {FEDERATED_TOKEN_ENV}; or sign in as a user (sign_in = \"user\")"
+                        ),
+                    )
+                })?)
+            }
+            "user" => {
+                let seed = match &self.refresh_token_file {
+                    Some(file) => Some(origin.resolve("source.refresh_token_file", file.clone())?),
+                    None => None,
+                };
+                SignIn::User {
+                    store: RefreshStore::new(state_dir, client_id, seed),
+                    credential: self.credential(origin)?,
+                }
+            }
+            other => {
+                return Err(origin.invalid(
+                    "source.sign_in",
+                    format!("must be \"app\" or \"user\", not {other:?}"),
+                ));
+            }
+        })
+    }
+
+    /// The config's own keys win over the environment; a secret beats a federated token. None
+    /// when nothing names one.
+    fn credential(&self, origin: &Origin<'_>) -> Result<Option<Credential>, ConfigError> {
         match (&self.client_secret_file, &self.federated_token_file) {
             (Some(_), Some(_)) => Err(origin.invalid(
                 "source.client_secret_file",
@@ -433,27 +487,26 @@ impl RawSource {
                     ));
                 }
                 crate::redact::register(secret);
-                Ok(Credential::Secret(SecretString::from(secret.to_owned())))
+                Ok(Some(Credential::Secret(SecretString::from(
+                    secret.to_owned(),
+                ))))
             }
-            (None, Some(file)) => federated(origin, "source.federated_token_file", file.clone()),
+            (None, Some(file)) => {
+                federated(origin, "source.federated_token_file", file.clone()).map(Some)
+            }
             (None, None) => {
                 if let Some(secret) =
                     (origin.env)(CLIENT_SECRET_ENV).filter(|s| !s.trim().is_empty())
                 {
                     crate::redact::register(&secret);
-                    return Ok(Credential::Secret(SecretString::from(secret)));
+                    return Ok(Some(Credential::Secret(SecretString::from(secret))));
                 }
                 if let Some(file) =
                     (origin.env)(FEDERATED_TOKEN_ENV).filter(|s| !s.trim().is_empty())
                 {
-                    return federated(origin, "source", PathBuf::from(file));
+                    return federated(origin, "source", PathBuf::from(file)).map(Some);
                 }
-                Err(origin.invalid(
-                    "source",
-                    format!(
-                        "no credential for Microsoft Graph: set client_secret_file or {CLIENT_SECRET_ENV}, or federated_token_file or {FEDERATED_TOKEN_ENV}"
-                    ),
-                ))
+                Ok(None)
             }
         }
     }

@@ -13,14 +13,18 @@ use serde_json::value::RawValue;
 use tracing::debug;
 
 use super::PartnerCenterConfig;
-use crate::source::graph::GraphConfig;
 use crate::source::graph::error::excerpt;
 use crate::source::graph::http::Response;
 use crate::source::graph::paging::Guard;
+use crate::source::graph::{GraphConfig, SignIn};
 use crate::source::graph::{GraphError, Http, TokenSource, authorized_get};
 
-/// The token scope of Partner Center's API, whatever `partner_center_url` points at.
+/// The token scope of Partner Center's API for app-only tokens, whatever `partner_center_url`
+/// points at.
 pub const SCOPE: &str = "https://api.partnercenter.microsoft.com/.default";
+
+/// The scope of App+User tokens (`sign_in = "user"`): the user's delegated access.
+pub const USER_SCOPE: &str = "https://api.partnercenter.microsoft.com/user_impersonation";
 
 /// The customers collection.
 pub const CUSTOMERS_PATH: &str = "/v1/customers";
@@ -90,8 +94,11 @@ impl<'a> Client<'a> {
                 graph.login_url.as_str(),
                 &graph.tenant_id,
                 &graph.client_id,
-                SCOPE,
-                graph.credential.clone(),
+                match graph.sign_in {
+                    SignIn::App(_) => SCOPE,
+                    SignIn::User { .. } => USER_SCOPE,
+                },
+                graph.sign_in.clone(),
             ),
             base: config.url.clone(),
             page_size: config.customer_page_size,

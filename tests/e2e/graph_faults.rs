@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use csp_alert_digest::retry::{RetryPolicy, Sleeper};
 use csp_alert_digest::source::Collected;
 use csp_alert_digest::source::graph::{self, GraphError, Http, HttpSettings};
-use csp_alert_digest::source::graph::{Credential, GraphConfig};
+use csp_alert_digest::source::graph::{Credential, GraphConfig, SignIn};
 use secrecy::SecretString;
 
 use crate::fake_graph::{Action, FakeGraph, Fault, Options, truth_of};
@@ -29,7 +29,9 @@ async fn collect(fake: &FakeGraph, request_timeout: Duration) -> Result<Collecte
     let config = GraphConfig {
         tenant_id: defaults.tenant_id,
         client_id: defaults.client_id,
-        credential: Credential::Secret(SecretString::from(defaults.client_secret)),
+        sign_in: SignIn::App(Credential::Secret(SecretString::from(
+            defaults.client_secret,
+        ))),
         graph_url: url.clone(),
         login_url: url,
         server_filter: false,

@@ -12,6 +12,17 @@ pub enum GraphError {
     /// The service rejected the access token even after one refresh.
     #[error("{path}: 401 Unauthorized even with a fresh token: {message}")]
     Unauthorized { path: String, message: String },
+    /// `403 Unauthorized_MissingMFA`: the token carries no MFA claim — an app-only token, or a
+    /// user who signed in without MFA.
+    #[error(
+        "{path}: 403 Unauthorized_MissingMFA: {}",
+        if *user {
+            "the signed-in user's token carries no MFA claim: run `csp-alert-digest login` again and complete MFA"
+        } else {
+            "this API wants an App+User token with MFA, which an app-only token never carries: set [source] sign_in = \"user\" and run `csp-alert-digest login --config <this config>` once (README: Sign-in)"
+        }
+    )]
+    MissingMfa { path: String, user: bool },
     /// The app lacks the permission (or admin consent).
     #[error(
         "{path}: 403 Forbidden: the app registration needs the Microsoft Graph application permission {permission} with admin consent in the partner tenant"
@@ -71,12 +82,34 @@ impl GraphError {
             Self::Auth { .. }
                 | Self::Unauthorized { .. }
                 | Self::Forbidden { .. }
+                | Self::MissingMfa { .. }
                 | Self::NotFound { .. }
                 | Self::Rejected { .. }
                 | Self::TooLarge { .. }
                 | Self::TooManyPages(_)
         )
     }
+}
+
+/// Whether a 403's body is Graph's `Unauthorized_MissingMFA` error, whatever the case of its
+/// keys (the partner security alerts API sends `{"Error":{"Code":…}}`, Graph elsewhere
+/// `{"error":{"code":…}}`).
+pub fn says_missing_mfa(body: &[u8]) -> bool {
+    fn get<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+        value
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    }
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .as_ref()
+        .and_then(|v| get(v, "error"))
+        .and_then(|e| get(e, "code"))
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|code| code.eq_ignore_ascii_case("Unauthorized_MissingMFA"))
 }
 
 /// How much of a body [`excerpt`] scrubs before keeping its first 200 characters: far more than
@@ -105,6 +138,12 @@ pub fn token_error_message(status: u16, body: &TokenErrorBody) -> String {
         "the client secret has expired: create a new one in the app registration and update client_secret_file or CSP_DIGEST_CLIENT_SECRET"
     } else if has(700_016) {
         "the application (client_id) is not known in this tenant: check tenant_id and client_id, and that the app is consented in the partner tenant"
+    } else if has(700_082) {
+        "the refresh token expired after 90 days unused"
+    } else if has(50_173) {
+        "the sign-in is no longer valid (the user's password or credentials changed)"
+    } else if has(50_078) || has(50_076) {
+        "multi-factor authentication is needed again"
     } else if has(90_002) {
         "the tenant was not found: check tenant_id"
     } else if has(700_024) || has(700_211) || has(700_213) {
@@ -115,6 +154,7 @@ pub fn token_error_message(status: u16, body: &TokenErrorBody) -> String {
                 "the application is not allowed to use client credentials in this tenant"
             }
             Some("invalid_scope") => "the scope was refused: check graph_url",
+            Some("invalid_grant") => "the refresh token was refused",
             Some("invalid_client") => "the client credentials were refused",
             _ => "the token endpoint refused the request",
         }
@@ -169,6 +209,20 @@ mod tests {
         assert!(token_error_message(400, &unknown_app).contains("not known in this tenant"));
         let scope = body(r#"{"error":"invalid_scope"}"#);
         assert!(token_error_message(400, &scope).contains("scope"));
+    }
+
+    #[test]
+    fn missing_mfa_is_recognised_whatever_the_case_of_its_keys() {
+        // As partners report it (tests/fixtures/microsoft/missing-mfa-403.json).
+        let reported = br#"{"Error":{"Code":"Unauthorized_MissingMFA","Message":"MFA is required for this request. The provided authentication token does not have MFA claims."}}"#;
+        assert!(says_missing_mfa(reported));
+        assert!(says_missing_mfa(
+            br#"{"error":{"code":"unauthorized_missingmfa","message":"x"}}"#
+        ));
+        assert!(!says_missing_mfa(
+            br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges"}}"#
+        ));
+        assert!(!says_missing_mfa(b"<html>Forbidden</html>"));
     }
 
     #[test]

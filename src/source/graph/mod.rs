@@ -3,10 +3,12 @@
 //! for good fails the collection, so no digest is made from a partial alert set.
 
 pub mod alert;
+pub mod device;
 pub mod error;
 pub mod http;
 pub mod paging;
 mod settings;
+pub mod signin;
 pub mod token;
 
 use std::time::Instant;
@@ -18,7 +20,8 @@ use tracing::{debug, info, warn};
 pub use error::GraphError;
 pub use http::{Http, HttpSettings};
 pub use settings::{GraphConfig, defaults, http_settings};
-pub use token::{Credential, TokenSource};
+pub use signin::{Credential, RefreshStore, SignIn};
+pub use token::TokenSource;
 
 use super::Collected;
 use super::page::{Page, parse_page, parse_records, split_page};
@@ -254,7 +257,7 @@ pub fn token_source(config: &GraphConfig) -> TokenSource {
         &config.tenant_id,
         &config.client_id,
         config.graph_url.as_str(),
-        config.credential.clone(),
+        config.sign_in.clone(),
     )
 }
 
@@ -315,6 +318,12 @@ pub async fn send_authorized(
             path,
             message: error::excerpt(&response.body),
         }),
+        StatusCode::FORBIDDEN if error::says_missing_mfa(&response.body) => {
+            Err(GraphError::MissingMfa {
+                path,
+                user: tokens.is_user(),
+            })
+        }
         StatusCode::FORBIDDEN => Err(GraphError::Forbidden {
             path,
             permission: call.permission,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Credential, HttpSettings};
+use super::{HttpSettings, SignIn};
 
 /// `[source] kind = "graph"`.
 #[derive(Debug, Clone)]
@@ -10,7 +10,8 @@ pub struct GraphConfig {
     /// The partner tenant (GUID or domain).
     pub tenant_id: String,
     pub client_id: String,
-    pub credential: Credential,
+    /// App-only or App+User, with the app's credential.
+    pub sign_in: SignIn,
     /// `https://graph.microsoft.com` by default; `http` only for loopback hosts.
     pub graph_url: reqwest::Url,
     /// `https://login.microsoftonline.com` by default; `http` only for loopback hosts.

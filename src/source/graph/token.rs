@@ -1,6 +1,7 @@
-//! App-only access tokens from Microsoft Entra ID (v2.0 client credentials): with a client
-//! secret, or with a federated token file (Kubernetes workload identity) that is read again for
-//! every request because it rotates. Tokens are cached until shortly before they expire.
+//! Access tokens from Microsoft Entra ID (v2.0): app-only (client credentials, with a client
+//! secret or a federated token file that is read again for every request because it rotates),
+//! or App+User (a refresh token redeemed, and the rotated one saved before the access token is
+//! used; see [`super::signin`]). Tokens are cached until shortly before they expire.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,29 +10,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
-use tracing::debug;
+use tracing::{debug, info};
 
 use super::error::{GraphError, TokenErrorBody, excerpt, token_error_message};
 use super::http::Http;
-
-/// How the app proves who it is.
-#[derive(Clone)]
-pub enum Credential {
-    Secret(SecretString),
-    /// A file holding a JWT from the cluster's identity provider.
-    FederatedTokenFile(PathBuf),
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Secret(_) => f.write_str("Secret([redacted])"),
-            Self::FederatedTokenFile(path) => {
-                f.debug_tuple("FederatedTokenFile").field(path).finish()
-            }
-        }
-    }
-}
+use super::signin::{Credential, RefreshStore, SignIn, Stored};
 
 /// Refresh this long before the token's stated expiry.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(300);
@@ -45,7 +28,7 @@ pub struct TokenSource {
     endpoint: String,
     client_id: String,
     scope: String,
-    credential: Credential,
+    sign_in: SignIn,
     cached: Mutex<Option<(SecretString, Instant)>>,
 }
 
@@ -57,10 +40,10 @@ impl TokenSource {
         tenant_id: &str,
         client_id: &str,
         resource: &str,
-        credential: Credential,
+        sign_in: SignIn,
     ) -> Self {
         let scope = format!("{}/.default", resource.trim_end_matches('/'));
-        Self::with_scope(login_url, tenant_id, client_id, &scope, credential)
+        Self::with_scope(login_url, tenant_id, client_id, &scope, sign_in)
     }
 
     /// The same app, for another API: `scope` as sent, e.g.
@@ -70,7 +53,7 @@ impl TokenSource {
         tenant_id: &str,
         client_id: &str,
         scope: &str,
-        credential: Credential,
+        sign_in: SignIn,
     ) -> Self {
         Self {
             endpoint: format!(
@@ -79,7 +62,7 @@ impl TokenSource {
             ),
             client_id: client_id.to_owned(),
             scope: scope.to_owned(),
-            credential,
+            sign_in,
             cached: Mutex::new(None),
         }
     }
@@ -102,36 +85,131 @@ impl TokenSource {
         *self.cached.lock().await = None;
     }
 
+    /// Whether these are App+User tokens.
+    pub fn is_user(&self) -> bool {
+        matches!(self.sign_in, SignIn::User { .. })
+    }
+
     async fn request(&self, http: &Http) -> Result<(SecretString, Duration), GraphError> {
-        let assertion = match &self.credential {
-            Credential::Secret(_) => None,
-            Credential::FederatedTokenFile(path) => Some(read_federated(path).await?),
+        match &self.sign_in {
+            SignIn::App(credential) => {
+                let form = [
+                    ("grant_type", "client_credentials"),
+                    ("client_id", self.client_id.as_str()),
+                    ("scope", self.scope.as_str()),
+                ];
+                let answer = self.post(http, &form, Some(credential)).await?;
+                access_token(answer, &token_path(&self.endpoint))
+            }
+            SignIn::User { store, credential } => {
+                self.redeem(http, store, credential.as_ref()).await
+            }
+        }
+    }
+
+    /// Redeems the stored refresh token, under the store's lock, and saves the rotated one the
+    /// answer carries before the access token is handed out: a crash after this leaves the
+    /// store with a token that works.
+    async fn redeem(
+        &self,
+        http: &Http,
+        store: &RefreshStore,
+        credential: Option<&Credential>,
+    ) -> Result<(SecretString, Duration), GraphError> {
+        let locking = store.clone();
+        let _lock = tokio::task::spawn_blocking(move || locking.lock())
+            .await
+            .map_err(|e| GraphError::Auth {
+                message: format!("cannot lock the sign-in store: {e}"),
+            })?
+            .map_err(|e| GraphError::Auth {
+                message: format!(
+                    "cannot lock the sign-in store in {}: {e}",
+                    store.path().parent().unwrap_or(&store.path()).display()
+                ),
+            })?;
+        let (stored, origin) = store
+            .load()
+            .map_err(|message| GraphError::Auth { message })?
+            .ok_or_else(|| GraphError::Auth {
+                message: format!(
+                    "sign_in = \"user\" but nobody has signed in: run `csp-alert-digest login --config <this config>` once (or set source.refresh_token_file); no token in {}",
+                    store.path().display()
+                ),
+            })?;
+        // `offline_access` asks for the rotated refresh token.
+        let scope = format!("{} offline_access", self.scope);
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", self.client_id.as_str()),
+            ("refresh_token", stored.refresh_token.expose_secret()),
+            ("scope", scope.as_str()),
+        ];
+        let path = token_path(&self.endpoint);
+        let answer = match self.post(http, &form, credential).await {
+            Err(GraphError::Auth { message }) if message.contains("invalid_grant") => {
+                return Err(GraphError::Auth {
+                    message: format!(
+                        "the stored sign-in can no longer be used ({message}): run `csp-alert-digest login --config <this config>` to sign in again"
+                    ),
+                });
+            }
+            other => other?,
+        };
+        if let Some(rotated) = answer.refresh_token.as_deref().filter(|t| !t.is_empty()) {
+            crate::redact::register(rotated);
+            let now = chrono::Utc::now();
+            let kept = Stored {
+                refresh_token: SecretString::from(rotated.to_owned()),
+                username: stored.username.clone(),
+                signed_in_at: stored.signed_in_at,
+                rotated_at: now,
+            };
+            store.save(&kept).map_err(|e| GraphError::Auth {
+                message: format!(
+                    "the rotated refresh token cannot be saved to {}: {e}",
+                    store.path().display()
+                ),
+            })?;
+            info!(
+                from_seed = origin == super::signin::Origin::Seed,
+                "refresh token redeemed; the rotated one is saved"
+            );
+        }
+        access_token(answer, &path)
+    }
+
+    /// Posts a form to the token endpoint with the app's credential, if any.
+    async fn post(
+        &self,
+        http: &Http,
+        form: &[(&str, &str)],
+        credential: Option<&Credential>,
+    ) -> Result<TokenAnswer, GraphError> {
+        let assertion = match credential {
+            Some(Credential::FederatedTokenFile(path)) => Some(read_federated(path).await?),
+            _ => None,
         };
         let path = token_path(&self.endpoint);
         let response = http
             .send(&path, || {
-                let mut form: Vec<(&str, &str)> = vec![
-                    ("grant_type", "client_credentials"),
-                    ("client_id", &self.client_id),
-                    ("scope", &self.scope),
-                ];
-                match (&self.credential, &assertion) {
-                    (Credential::Secret(secret), _) => {
+                let mut form: Vec<(&str, &str)> = form.to_vec();
+                match (credential, &assertion) {
+                    (Some(Credential::Secret(secret)), _) => {
                         form.push(("client_secret", secret.expose_secret()));
                     }
-                    (Credential::FederatedTokenFile(_), Some(jwt)) => {
+                    (Some(Credential::FederatedTokenFile(_)), Some(jwt)) => {
                         form.push((
                             "client_assertion_type",
                             "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                         ));
                         form.push(("client_assertion", jwt.expose_secret()));
                     }
-                    (Credential::FederatedTokenFile(_), None) => {}
+                    _ => {}
                 }
                 http.client().post(&self.endpoint).form(&form)
             })
             .await?;
-
         let status = response.status.as_u16();
         if status != 200 {
             let body: TokenErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
@@ -146,41 +224,45 @@ impl TokenSource {
                 },
             });
         }
-        let answer: TokenAnswer = serde_json::from_slice(&response.body).map_err(|_| {
+        serde_json::from_slice(&response.body).map_err(|_| {
             GraphError::BadPage(format!(
                 "{path}: the token endpoint's answer is not a token: {}",
                 excerpt(&response.body)
             ))
-        })?;
-        let token = answer
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                GraphError::BadPage(format!(
-                    "{path}: the token endpoint's answer has no access_token"
-                ))
-            })?;
-        let expires_in = answer
-            .expires_in
-            .as_ref()
-            .and_then(Lifetime::seconds)
-            .unwrap_or(0);
-        let lifetime = Duration::from_secs(u64::try_from(expires_in).unwrap_or(0))
-            .saturating_sub(EXPIRY_MARGIN)
-            .max(MIN_LIFETIME);
-        crate::redact::register(&token);
-        debug!(lifetime_s = lifetime.as_secs(), "got an access token");
-        Ok((SecretString::from(token), lifetime))
+        })
     }
 }
 
+/// The access token of an answer and how long to keep it.
+fn access_token(answer: TokenAnswer, path: &str) -> Result<(SecretString, Duration), GraphError> {
+    let token = answer
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            GraphError::BadPage(format!(
+                "{path}: the token endpoint's answer has no access_token"
+            ))
+        })?;
+    let expires_in = answer
+        .expires_in
+        .as_ref()
+        .and_then(Lifetime::seconds)
+        .unwrap_or(0);
+    let lifetime = Duration::from_secs(u64::try_from(expires_in).unwrap_or(0))
+        .saturating_sub(EXPIRY_MARGIN)
+        .max(MIN_LIFETIME);
+    crate::redact::register(&token);
+    debug!(lifetime_s = lifetime.as_secs(), "got an access token");
+    Ok((SecretString::from(token), lifetime))
+}
+
 /// The token endpoint's path, for logs: the tenant is part of it, the query never is.
-fn token_path(endpoint: &str) -> String {
+pub(super) fn token_path(endpoint: &str) -> String {
     reqwest::Url::parse(endpoint)
         .map_or_else(|_| "token endpoint".to_owned(), |u| u.path().to_owned())
 }
 
-async fn read_federated(path: &PathBuf) -> Result<SecretString, GraphError> {
+pub(super) async fn read_federated(path: &PathBuf) -> Result<SecretString, GraphError> {
     let text = tokio::fs::read_to_string(path)
         .await
         .map_err(|e| GraphError::Auth {
@@ -200,11 +282,17 @@ async fn read_federated(path: &PathBuf) -> Result<SecretString, GraphError> {
 }
 
 #[derive(Deserialize)]
-struct TokenAnswer {
+pub(super) struct TokenAnswer {
     #[serde(default)]
-    access_token: Option<String>,
+    pub(super) access_token: Option<String>,
     #[serde(default)]
     expires_in: Option<Lifetime>,
+    /// App+User answers: the rotated refresh token.
+    #[serde(default)]
+    pub(super) refresh_token: Option<String>,
+    /// Device code answers with `openid`: who signed in.
+    #[serde(default)]
+    pub(super) id_token: Option<String>,
 }
 
 /// `expires_in` arrives as a number or as a string.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use csp_alert_digest::retry::{RetryPolicy, Sleeper};
 use csp_alert_digest::source::Collected;
 use csp_alert_digest::source::graph::{self, GraphError, Http, HttpSettings};
-use csp_alert_digest::source::graph::{Credential, GraphConfig};
+use csp_alert_digest::source::graph::{Credential, GraphConfig, SignIn};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -37,7 +37,7 @@ impl Harness {
         let config = GraphConfig {
             tenant_id: TENANT.to_owned(),
             client_id: "client-id".to_owned(),
-            credential: Credential::Secret(SecretString::from(SECRET)),
+            sign_in: SignIn::App(Credential::Secret(SecretString::from(SECRET))),
             graph_url: url.clone(),
             login_url: url,
             server_filter: false,

@@ -5,8 +5,8 @@ use wiremock::matchers::{header, method, path, query_param_is_missing};
 use wiremock::{Match, Mock, ResponseTemplate};
 
 use super::{ALERTS, Harness, SECRET, TENANT, TOKEN, ids, page, token_answer};
-use csp_alert_digest::source::graph::Credential;
 use csp_alert_digest::source::graph::GraphError;
+use csp_alert_digest::source::graph::{Credential, SignIn};
 use secrecy::SecretString;
 
 fn token_path() -> String {
@@ -234,7 +234,7 @@ fn form_decode(body: &[u8]) -> Vec<(String, String)> {
 async fn a7_secrets_with_reserved_and_non_ascii_characters_are_form_encoded() {
     let secret = "a&b=c+d%20e ü/ß~";
     let mut h = Harness::start().await;
-    h.config.credential = Credential::Secret(SecretString::from(secret));
+    h.config.sign_in = SignIn::App(Credential::Secret(SecretString::from(secret)));
     Mock::given(method("POST"))
         .and(path(token_path()))
         .and(FormField("client_secret", secret.to_owned()))
@@ -254,7 +254,7 @@ async fn a_federated_token_file_is_read_again_for_every_token_request() {
     let file = dir.path().join("token");
     std::fs::write(&file, "jwt-one\n").unwrap();
     let mut h = Harness::start().await;
-    h.config.credential = Credential::FederatedTokenFile(file.clone());
+    h.config.sign_in = SignIn::App(Credential::FederatedTokenFile(file.clone()));
     for jwt in ["jwt-one", "jwt-two"] {
         Mock::given(method("POST"))
             .and(path(token_path()))

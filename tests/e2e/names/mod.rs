@@ -14,7 +14,7 @@ use csp_alert_digest::names::{
     self, Cache, NamesConfig, NamesFileConfig, PartnerCenterConfig, Resolved, Wanted,
 };
 use csp_alert_digest::retry::{RetryPolicy, Sleeper};
-use csp_alert_digest::source::graph::{Credential, GraphConfig, Http, HttpSettings};
+use csp_alert_digest::source::graph::{Credential, GraphConfig, Http, HttpSettings, SignIn};
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, method, path};
@@ -49,7 +49,7 @@ impl Harness {
         let graph = GraphConfig {
             tenant_id: TENANT.to_owned(),
             client_id: "client-id".to_owned(),
-            credential: Credential::Secret(SecretString::from("canary-secret")),
+            sign_in: SignIn::App(Credential::Secret(SecretString::from("canary-secret"))),
             graph_url: url.clone(),
             login_url: url.clone(),
             server_filter: false,
