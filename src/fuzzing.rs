@@ -138,6 +138,7 @@ fn context<'a>(names: &'a Names, details: &'a DetailStore) -> Context<'a> {
         set_aside: 0,
         names,
         details,
+        stale_sign_in_days: None,
     }
 }
 

@@ -11,6 +11,8 @@ use crate::deliver::smtp::{Mailer, Outcome};
 use crate::exit::Exit;
 use crate::ledger::Ledger;
 use crate::retry::Sleeper;
+use crate::source::graph::SignIn;
+use crate::source::graph::signin::{Origin, describe};
 use crate::source::{self, SourceConfig, graph};
 
 /// One probe's result.
@@ -61,6 +63,9 @@ pub async fn check(config_path: &Path, offline: bool) -> (Vec<Probe>, Exit) {
     };
     probes.push(state(&config));
     probes.push(output(&config));
+    if let Some(probe) = sign_in(&config) {
+        probes.push(probe);
+    }
     probes.push(source(&config, offline).await);
     if let Some(probe) = names(&config, offline).await {
         probes.push(probe);
@@ -110,6 +115,50 @@ fn output(config: &Config) -> Probe {
             ),
         ),
     }
+}
+
+/// For Graph: which sign-in is configured and, for App+User, who is signed in and when the
+/// refresh token was last rotated (a warning past 60 days; Entra ID's limit is 90). Reads
+/// only the local store, so it runs `--offline` too.
+fn sign_in(config: &Config) -> Option<Probe> {
+    let SourceConfig::Graph(graph) = &config.source else {
+        return None;
+    };
+    let SignIn::User { store, .. } = &graph.sign_in else {
+        return Some(Probe::ok(
+            "sign-in",
+            "app: app-only tokens (client credentials)",
+        ));
+    };
+    Some(match store.load() {
+        Ok(Some((stored, origin))) => {
+            let (line, warning) = describe(&stored, chrono::Utc::now());
+            let from = match origin {
+                Origin::Store => format!("kept in {}", store.path().display()),
+                Origin::Seed => format!(
+                    "from source.refresh_token_file {} (the first run keeps it in {})",
+                    store
+                        .seed()
+                        .map_or_else(String::new, |p| p.display().to_string()),
+                    store.path().display()
+                ),
+            };
+            let mut detail = format!("user (App+User): {line}; {from}");
+            if let Some(w) = warning {
+                let _ = write!(detail, "; WARNING: {w}");
+            }
+            Probe::ok("sign-in", detail)
+        }
+        Ok(None) => Probe::failed(
+            "sign-in",
+            Exit::Config,
+            format!(
+                "user (App+User), but nobody has signed in: run `csp-alert-digest login --config {}` (or set source.refresh_token_file)",
+                config.path.display()
+            ),
+        ),
+        Err(e) => Probe::failed("sign-in", Exit::Config, e),
+    })
 }
 
 async fn source(config: &Config, offline: bool) -> Probe {

@@ -40,9 +40,20 @@ pub struct Name {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Names {
     by_id: HashMap<String, Name>,
+    /// The signed-in partner's own company name (Partner Center's organization profile).
+    own: Option<String>,
 }
 
 impl Names {
+    /// The partner's own company name, when Partner Center gave it.
+    pub fn own_name(&self) -> Option<&str> {
+        self.own.as_deref()
+    }
+
+    pub fn set_own_name(&mut self, name: Option<String>) {
+        self.own = name;
+    }
+
     /// The name of a tenant or subscription id (any case).
     pub fn get(&self, id: &str) -> Option<&str> {
         self.entry(id).map(|n| n.name.as_str())
@@ -212,6 +223,7 @@ pub async fn resolve(
     let max_days = config.cache_max_age.as_secs() / 86_400;
 
     let mut fresh: HashMap<String, Entry> = HashMap::new();
+    let mut own = None;
     let mut cached: HashMap<String, Entry> = HashMap::new();
     if let (Some(client), Some(pc)) = (partner_center, &config.partner_center) {
         if let Some(conn) = cache.connection() {
@@ -230,7 +242,7 @@ pub async fn resolve(
             wanted,
             &named_by_file,
             max_days,
-            &mut fresh,
+            (&mut fresh, &mut own),
             &mut warnings,
         );
         if tokio::time::timeout(pc.deadline, work).await.is_err() {
@@ -255,6 +267,7 @@ pub async fn resolve(
     }
 
     let mut resolved = Resolved::default();
+    resolved.names.set_own_name(own);
     for id in wanted.ids() {
         let found = from_file(id)
             .map(|n| (n.as_str(), Origin::File))
@@ -293,22 +306,38 @@ pub async fn resolve(
     resolved
 }
 
-/// Asks Partner Center for what the file does not name, writing into `fresh` as answers come
-/// (so what was found survives the deadline).
+/// Asks Partner Center for what the file does not name, writing into `fresh` (and the
+/// partner's own name into `own`) as answers come (so what was found survives the deadline).
 async fn fetch(
     client: &Client<'_>,
     resellers: bool,
     wanted: &Wanted,
     named_by_file: &dyn Fn(&str) -> bool,
     max_days: u64,
-    fresh: &mut HashMap<String, Entry>,
+    (fresh, own): (&mut HashMap<String, Entry>, &mut Option<String>),
     warnings: &mut Vec<String>,
 ) {
+    // The partner's own name: documented for App+User tokens only, so asked only with them.
+    if client.is_user() {
+        match client.own_name().await {
+            Ok(name) => *own = name,
+            Err(e) => note(
+                warnings,
+                format!("the partner's own name from Partner Center is unavailable ({e})"),
+            ),
+        }
+    }
     if wanted.customers.iter().any(|c| !named_by_file(c)) {
         // A listing that fails says Partner Center is down or refuses this app: the
         // relationships calls would fail the same way, slower.
         match client.customers().await {
             Ok(listing) => {
+                if let Some(why) = &listing.incomplete {
+                    note(
+                        warnings,
+                        format!("customer names from Partner Center are incomplete: {why}"),
+                    );
+                }
                 if listing.set_aside > 0 {
                     note(
                         warnings,
@@ -345,54 +374,47 @@ async fn fetch(
             }
         }
     }
-    if !resellers {
+    if !resellers
+        || wanted
+            .resellers
+            .keys()
+            .all(|r| named_by_file(r) || fresh.contains_key(r))
+    {
         return;
     }
-    for (reseller, customer) in &wanted.resellers {
-        if named_by_file(reseller) || fresh.contains_key(reseller) {
-            continue;
+    match client.resellers().await {
+        Ok(found) => {
+            info!(
+                resellers = found.len(),
+                "reseller names from Partner Center"
+            );
+            for r in found {
+                fresh.entry(r.tenant_id.clone()).or_insert(Entry {
+                    id: r.tenant_id,
+                    kind: Kind::Reseller,
+                    name: r.name,
+                    domain: None,
+                    source: "relationships",
+                });
+            }
         }
-        let Some(customer) = customer else { continue };
-        match client.resellers_of(customer).await {
-            Ok(found) => {
-                for r in found {
-                    fresh.entry(r.tenant_id.clone()).or_insert(Entry {
-                        id: r.tenant_id,
-                        kind: Kind::Reseller,
-                        name: r.name,
-                        domain: None,
-                        source: "relationships",
-                    });
-                }
-            }
-            Err(
-                e @ GraphError::Rejected {
-                    status: 401 | 403, ..
-                },
-            ) => {
-                note(
-                    warnings,
-                    format!(
-                        "reseller names from Partner Center are unavailable ({}); name resellers in names.file, or set names.resellers = false",
-                        explain(&e, true)
-                    ),
-                );
-                return;
-            }
-            Err(e @ GraphError::Rejected { .. }) => note(
-                warnings,
-                format!("a reseller name from Partner Center is unavailable ({e})"),
+        Err(
+            e @ GraphError::Rejected {
+                status: 401 | 403, ..
+            },
+        ) => note(
+            warnings,
+            format!(
+                "reseller names from Partner Center are unavailable ({}); name resellers in names.file, or set names.resellers = false",
+                explain(&e, !client.is_user())
             ),
-            Err(e) => {
-                note(
-                    warnings,
-                    format!(
-                        "reseller names from Partner Center are unavailable ({e}); using names cached within {max_days} days"
-                    ),
-                );
-                return;
-            }
-        }
+        ),
+        Err(e) => note(
+            warnings,
+            format!(
+                "reseller names from Partner Center are unavailable ({e}); using names cached within {max_days} days"
+            ),
+        ),
     }
 }
 
@@ -404,7 +426,7 @@ fn explain(error: &GraphError, app_plus_user: bool) -> String {
             status: status @ (401 | 403),
             ..
         } if app_plus_user => format!(
-            "{path}: {status}: this call is documented for App+User tokens only, and the digest signs in as an application"
+            "{path}: {status}: this call is documented for App+User tokens only, and the digest signs in as an application (sign_in = \"user\" signs in as a partner user)"
         ),
         GraphError::Rejected {
             path,

@@ -1,7 +1,13 @@
 //! Partner Center REST, for names: one paged listing of the partner's customers
 //! (`GET /v1/customers?size=N`, then `links.next.uri` with every header of `links.next.headers`,
-//! i.e. the `MS-ContinuationToken`), and, where the token allows it, a customer's indirect
-//! resellers (`GET /v1/customers/{id}/relationships`, documented for App+User tokens only).
+//! i.e. the `MS-ContinuationToken`), and, where the token allows it (both are documented for
+//! App+User tokens only), every indirect reseller in one call
+//! (`GET /v1/relationships?relationship_type=IsIndirectCloudSolutionProviderOf`) and the
+//! partner's own profile (`GET /v1/profiles/organization`).
+//!
+//! Partner Center's links are relative to the API version: the documented examples give
+//! `/customers?size=40&seekOperation=Next`, which is requested as `/v1/customers?…` (a link that
+//! already starts with `/v1/` is taken as it is; one that leaves the host is refused).
 //!
 //! It signs in with `[source]`'s app (scope [`SCOPE`]) and goes through the Graph collector's
 //! [`Http`] client, so the same retries, `Retry-After` handling, timeouts, body cap and token
@@ -28,6 +34,22 @@ pub const USER_SCOPE: &str = "https://api.partnercenter.microsoft.com/user_imper
 
 /// The customers collection.
 pub const CUSTOMERS_PATH: &str = "/v1/customers";
+
+/// Every indirect reseller of an indirect provider, in one call.
+pub const RELATIONSHIPS_PATH: &str = "/v1/relationships";
+
+/// The partner's own profile.
+pub const PROFILE_PATH: &str = "/v1/profiles/organization";
+
+/// The API version Partner Center's relative links leave out.
+const VERSION: &str = "v1";
+
+/// The relationship types that make a partner tenant an indirect reseller of ours (values of
+/// Microsoft's SDK models); others (`none`, types added later) are skipped.
+const RESELLER_RELATIONSHIPS: &[&str] = &[
+    "is_indirect_cloud_solution_provider_of",
+    "is_indirect_reseller_of",
+];
 
 /// The header that carries the position in a paged listing.
 pub const CONTINUATION_HEADER: &str = "MS-ContinuationToken";
@@ -63,6 +85,9 @@ pub struct Listing {
     pub pages: usize,
     /// Records without a tenant id or a name, or of the wrong shape.
     pub set_aside: usize,
+    /// Why the listing stopped before its end: a later page failed, and the customers of the
+    /// pages before it are kept.
+    pub incomplete: Option<String>,
 }
 
 /// A reseller as a customer's relationships name it; id lower-cased.
@@ -107,6 +132,11 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// Whether the client signs in as a partner user (App+User).
+    pub fn is_user(&self) -> bool {
+        self.tokens.is_user()
+    }
+
     /// `GET /v1/customers?size=N`: the listing's first page.
     fn first_page_url(&self) -> Result<Url, GraphError> {
         let mut url = self
@@ -127,50 +157,28 @@ impl<'a> Client<'a> {
         Ok(page.items.map_or(0, |items| items.len()))
     }
 
-    /// Every customer of the partner, following `links.next` to the end. All or nothing: a
-    /// page that fails fails the listing (names then come from the cache).
+    /// Every customer of the partner, following `links.next` to the end. A first page that
+    /// fails fails the listing (names then come from the cache); a later one ends it, keeping
+    /// what the pages before it listed (see [`Listing::incomplete`]).
     pub async fn customers(&self) -> Result<Listing, GraphError> {
-        let mut url = self.first_page_url()?;
-        let mut guard = Guard::named(
-            &self.base,
-            self.max_pages,
-            "links.next",
-            "names.partner_center_url",
-        );
-        let mut forwarded: Vec<(String, String)> = Vec::new();
         let mut listing = Listing::default();
-        loop {
-            let state: Vec<String> = forwarded.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            guard.visit_with(&url, &state.join("&"))?;
-            let headers: Vec<(&str, &str)> = forwarded
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            let response = self.get(&url, &headers).await?;
-            listing.pages += 1;
-            let label = format!("customers page {} ({})", listing.pages, url.path());
-            let page: Page = parse(&response.body, &label)?;
-            for item in page.items.unwrap_or_default() {
-                match customer(&item) {
-                    Some(c) => listing.customers.push(c),
-                    None => listing.set_aside += 1,
-                }
+        let first = self.first_page_url()?;
+        let pages = self
+            .pages(first, "customers", &mut |item| match customer(item) {
+                Some(c) => listing.customers.push(c),
+                None => listing.set_aside += 1,
+            })
+            .await;
+        match pages {
+            Ok(pages) => listing.pages = pages,
+            Err((0, e)) => return Err(e),
+            Err((pages, e)) => {
+                listing.pages = pages;
+                listing.incomplete = Some(format!(
+                    "the customer listing stopped after page {pages} ({e}); the {} customers of the pages before are used",
+                    listing.customers.len()
+                ));
             }
-            let Some(next) = page.links.and_then(|l| l.next) else {
-                break;
-            };
-            let uri = next
-                .uri
-                .filter(|u| !u.trim().is_empty())
-                .ok_or_else(|| GraphError::BadPage(format!("{label}: links.next has no uri")))?;
-            url = guard.next_relative(&uri)?;
-            forwarded = next
-                .headers
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|h| !NEVER_FORWARDED.contains(&h.key.to_ascii_lowercase().as_str()))
-                .map(|h| (h.key, h.value))
-                .collect();
         }
         debug!(
             customers = listing.customers.len(),
@@ -181,26 +189,96 @@ impl<'a> Client<'a> {
         Ok(listing)
     }
 
-    /// The indirect resellers of one customer (App+User only, as documented: an app-only
-    /// token may be refused with 401 or 403).
-    pub async fn resellers_of(
-        &self,
-        customer_tenant_id: &str,
-    ) -> Result<Vec<Reseller>, GraphError> {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|()| GraphError::BadPage("partner_center_url cannot be a base".to_owned()))?
-            .clear()
-            .extend(["v1", "customers", customer_tenant_id, "relationships"]);
+    /// Every indirect reseller, in one call (App+User only, as documented: an app-only token
+    /// may be refused with 401 or 403). Relationship types this build does not know are
+    /// skipped.
+    pub async fn resellers(&self) -> Result<Vec<Reseller>, GraphError> {
+        let mut url = self.url(RELATIONSHIPS_PATH)?;
+        url.query_pairs_mut()
+            .append_pair("relationship_type", "IsIndirectCloudSolutionProviderOf");
+        let mut resellers = Vec::new();
+        let mut skipped = 0;
+        self.pages(url, "relationships", &mut |item| match reseller(item) {
+            Some(r) => resellers.push(r),
+            None => skipped += 1,
+        })
+        .await
+        .map_err(|(_, e)| e)?;
+        debug!(
+            resellers = resellers.len(),
+            skipped, "Partner Center resellers listed"
+        );
+        Ok(resellers)
+    }
+
+    /// The partner's own company name, from its organization profile (App+User only).
+    pub async fn own_name(&self) -> Result<Option<String>, GraphError> {
+        let url = self.url(PROFILE_PATH)?;
         let response = self.get(&url, &[]).await?;
-        let label = format!("relationships ({})", url.path());
-        let page: Page = parse(&response.body, &label)?;
-        Ok(page
-            .items
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|item| reseller(item))
-            .collect())
+        let profile: Profile = parse(&response.body, "organization profile")?;
+        Ok(present(profile.company_name))
+    }
+
+    fn url(&self, path: &str) -> Result<Url, GraphError> {
+        self.base
+            .join(path)
+            .map_err(|e| GraphError::BadPage(format!("partner_center_url: {e}")))
+    }
+
+    /// Reads a paged collection from `first`, following `links.next` (relative to the API
+    /// version) with its headers, handing each item to `item`. Returns the pages read, or the
+    /// pages read before the one that failed and why.
+    async fn pages(
+        &self,
+        first: Url,
+        what: &str,
+        item: &mut (dyn FnMut(&RawValue) + Send),
+    ) -> Result<usize, (usize, GraphError)> {
+        let mut url = first;
+        let mut guard = Guard::named(
+            &self.base,
+            self.max_pages,
+            "links.next",
+            "names.partner_center_url",
+        );
+        let mut forwarded: Vec<(String, String)> = Vec::new();
+        let mut pages = 0;
+        loop {
+            let state: Vec<String> = forwarded.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            guard
+                .visit_with(&url, &state.join("&"))
+                .map_err(|e| (pages, e))?;
+            let headers: Vec<(&str, &str)> = forwarded
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let response = self.get(&url, &headers).await.map_err(|e| (pages, e))?;
+            let label = format!("{what} page {} ({})", pages + 1, url.path());
+            let page: Page = parse(&response.body, &label).map_err(|e| (pages, e))?;
+            pages += 1;
+            for i in page.items.unwrap_or_default() {
+                item(&i);
+            }
+            let Some(next) = page.links.and_then(|l| l.next) else {
+                return Ok(pages);
+            };
+            let uri = next.uri.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+                (
+                    pages,
+                    GraphError::BadPage(format!("{label}: links.next has no uri")),
+                )
+            })?;
+            url = guard
+                .next_relative(&versioned(&uri))
+                .map_err(|e| (pages, e))?;
+            forwarded = next
+                .headers
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|h| !NEVER_FORWARDED.contains(&h.key.to_ascii_lowercase().as_str()))
+                .map(|h| (h.key, h.value))
+                .collect();
+        }
     }
 
     /// A `GET` with the run's correlation id and a request id (the same on retries); any
@@ -275,11 +353,36 @@ struct CompanyProfile {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawReseller {
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    relationship_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    #[serde(default)]
+    company_name: Option<String>,
+}
+
+/// A `links.*.uri` as a path under the API version: `/customers?…` → `/v1/customers?…`;
+/// `/v1/customers?…` and absolute URLs stay as they are (the guard checks the host).
+fn versioned(uri: &str) -> String {
+    let uri = uri.trim();
+    if uri.contains("://") {
+        return uri.to_owned();
+    }
+    let path = uri.trim_start_matches('/');
+    if path == VERSION || path.starts_with(&format!("{VERSION}/")) {
+        format!("/{path}")
+    } else {
+        format!("/{VERSION}/{path}")
+    }
 }
 
 /// A page's JSON, after an optional byte-order mark; errors name the page and byte offset.
@@ -323,6 +426,18 @@ fn customer(item: &RawValue) -> Option<Customer> {
 
 fn reseller(item: &RawValue) -> Option<Reseller> {
     let raw: RawReseller = serde_json::from_str(item.get()).ok()?;
+    // A relationship without a type is taken as the call asked; a type we do not know is not.
+    if let Some(kind) = raw.relationship_type.as_deref()
+        && !RESELLER_RELATIONSHIPS
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(kind.trim()))
+    {
+        debug!(
+            kind,
+            "relationship of a type this build does not know: skipped"
+        );
+        return None;
+    }
     Some(Reseller {
         tenant_id: present(raw.id)?.to_ascii_lowercase(),
         name: present(raw.name)?,
@@ -411,6 +526,48 @@ mod tests {
         assert!(
             err.starts_with("customers page 2: not a Partner Center answer (byte 11"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn relative_links_are_under_the_api_version_and_absolute_ones_are_kept() {
+        assert_eq!(
+            versioned("/customers?size=40&seekOperation=Next"),
+            "/v1/customers?size=40&seekOperation=Next"
+        );
+        assert_eq!(
+            versioned("/v1/customers?size=40&seekOperation=Next"),
+            "/v1/customers?size=40&seekOperation=Next"
+        );
+        assert_eq!(versioned("customers?x=1"), "/v1/customers?x=1");
+        assert_eq!(
+            versioned("https://evil.example/v1/x"),
+            "https://evil.example/v1/x"
+        );
+    }
+
+    #[test]
+    fn resellers_of_unknown_relationship_types_are_skipped() {
+        // tests/fixtures/microsoft/relationships-indirect-resellers.json, one item of it.
+        let documented = raw(
+            r#"{"id":"484e548c-f5f3-4528-93a9-c16c6373cb59","name":"First Up Consultants","relationshipType":"is_indirect_cloud_solution_provider_of","state":"Active","mpnId":"4847383","location":"US","attributes":{"objectType":"PartnerRelationship"}}"#,
+        );
+        assert_eq!(
+            reseller(&documented),
+            Some(Reseller {
+                tenant_id: "484e548c-f5f3-4528-93a9-c16c6373cb59".into(),
+                name: "First Up Consultants".into()
+            })
+        );
+        assert_eq!(
+            reseller(&raw(r#"{"id":"x","name":"Y","relationshipType":"none"}"#)),
+            None
+        );
+        assert_eq!(
+            reseller(&raw(
+                r#"{"id":"x","name":"Y","relationshipType":"is_something_new"}"#
+            )),
+            None
         );
     }
 

@@ -220,6 +220,7 @@ mod tests {
             set_aside: 0,
             names,
             details: Box::leak(Box::default()),
+            stale_sign_in_days: None,
         }
     }
 

@@ -247,7 +247,7 @@ pub fn record(
 fn http_status(error: &GraphError) -> Option<u16> {
     match error {
         GraphError::Unauthorized { .. } => Some(401),
-        GraphError::Forbidden { .. } => Some(403),
+        GraphError::Forbidden { .. } | GraphError::MissingMfa { .. } => Some(403),
         GraphError::NotFound { .. } => Some(404),
         GraphError::Rejected { status, .. } if *status != 0 => Some(*status),
         _ => None,

@@ -76,6 +76,7 @@ pub fn report(plan: &Plan, done: &[Done], dry_run: bool) -> Report {
                     crate::source::graph::GraphError::Auth { .. }
                         | crate::source::graph::GraphError::Unauthorized { .. }
                         | crate::source::graph::GraphError::Forbidden { .. }
+                        | crate::source::graph::GraphError::MissingMfa { .. }
                 ) {
                     config = true;
                 } else if error.is_permanent() {

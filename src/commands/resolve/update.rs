@@ -63,7 +63,8 @@ impl Outcome {
             Self::Failed {
                 error: GraphError::Auth { .. }
                     | GraphError::Unauthorized { .. }
-                    | GraphError::Forbidden { .. },
+                    | GraphError::Forbidden { .. }
+                    | GraphError::MissingMfa { .. },
                 ..
             }
         )

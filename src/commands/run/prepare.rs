@@ -13,6 +13,8 @@ use crate::deliver::{self, RunFolder, Transport, message};
 use crate::exit::{Exit, ExitContext, Failure};
 use crate::ledger::{Ledger, Listed, NewDelivery, Prepared};
 use crate::render::{self, Context};
+use crate::source::graph::SignIn;
+use crate::source::graph::signin::describe;
 use crate::{as_of, digest, names, source};
 
 /// Where a run that is not a dry run records its digest.
@@ -88,6 +90,7 @@ pub(super) async fn prepare(
         set_aside,
         names: &names.names,
         details: &details,
+        stale_sign_in_days: stale_sign_in(config, now),
     };
     let folder_name = if dry_run {
         format!("{date}.dry-run")
@@ -305,6 +308,23 @@ fn write_csvs(
         "CSV reports written"
     );
     Ok(([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]))
+}
+
+/// Days since the App+User sign-in's refresh token was last rotated, when more than
+/// [`crate::source::graph::signin::ROTATION_WARNING_DAYS`] (a daily run rotates it, so this means the rotations stopped).
+fn stale_sign_in(config: &Config, now: DateTime<Utc>) -> Option<i64> {
+    let source::SourceConfig::Graph(graph) = &config.source else {
+        return None;
+    };
+    let SignIn::User { store, .. } = &graph.sign_in else {
+        return None;
+    };
+    let (stored, _) = store.load().ok()??;
+    let (_, warning) = describe(&stored, now);
+    warning.map(|w| {
+        warn!("{w}");
+        (now - stored.rotated_at).num_days()
+    })
 }
 
 /// Names for the digest's ids. Never fails: a lookup that fails is a warning. A dry run reads

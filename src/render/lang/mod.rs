@@ -78,6 +78,8 @@ catalogue! {
     new_recent,
     /// `{days}`
     headline_empty,
+    /// The headline with the signed-in partner's own name: `{partner}`, `{headline}`.
+    headline_of,
     /// `{as_of}`, `{start}`, `{days}`, `{zone}`
     as_of_line,
     unresolved_one,
@@ -151,6 +153,8 @@ catalogue! {
     groups_title,
     groups_intro,
     direct_customers,
+    /// `{partner}`: the signed-in partner's own name.
+    direct_customers_of,
     /// `{id}`
     reseller,
     /// `{id}`
@@ -181,6 +185,8 @@ catalogue! {
     test_many,
     set_aside_one,
     set_aside_many,
+    /// `{days}`: days since the sign-in's refresh token was last rotated (over 60).
+    sign_in_stale,
     /// `{name}`, `{mb}`
     csv_too_large,
     /// `{name}`
@@ -307,7 +313,7 @@ mod tests {
     #[test]
     fn swedish_is_translated() {
         // Entries made only of placeholders, units and product names may read the same.
-        const MAY_MATCH: &[&str] = &["age_minutes", "resolved_on", "resolved_plain"];
+        const MAY_MATCH: &[&str] = &["age_minutes", "resolved_on", "resolved_plain", "headline_of"];
         let en = Language::English.catalogue().entries();
         let sv = Language::Swedish.catalogue().entries();
         for ((key, a), (_, b)) in en.iter().zip(&sv) {

@@ -72,6 +72,9 @@ pub struct Context<'a> {
     pub names: &'a Names,
     /// Where the alerts' details are kept.
     pub details: &'a DetailStore,
+    /// Days since the App+User sign-in's refresh token was last rotated, when that is long
+    /// enough to warn about.
+    pub stale_sign_in_days: Option<i64>,
 }
 
 /// How many alerts the drill-down and the shorter lists show.
@@ -357,7 +360,7 @@ impl View {
                 t.brand,
                 fill(t.digest_of, &[("date", &t.long_date(ctx.digest_date))])
             ),
-            headline: headline(t, digest),
+            headline: headline_of(t, digest, ctx),
             as_of_line: fill(
                 t.as_of_line,
                 &[
@@ -546,20 +549,7 @@ fn groups(
             }
         }
         if !customers.is_empty() {
-            let (labels, id) = match &p.partner {
-                Partner::Direct => (
-                    Labels {
-                        label: t.direct_customers.to_owned(),
-                        full_label: t.direct_customers.to_owned(),
-                        name: None,
-                    },
-                    String::new(),
-                ),
-                Partner::Reseller(id) => (
-                    labelled(t, Some(id), Kind::Reseller, ctx.names),
-                    display::line(id, 80),
-                ),
-            };
+            let (labels, id) = partner_labels(t, &p.partner, ctx);
             let Labels {
                 label,
                 full_label,
@@ -720,6 +710,48 @@ fn severity_line(t: &Catalogue, totals: Tally) -> String {
     line
 }
 
+/// The headline, after the signed-in partner's own name when Partner Center gave it.
+fn headline_of(t: &Catalogue, d: &Digest, ctx: &Context<'_>) -> String {
+    match ctx.names.own_name() {
+        Some(partner) => fill(
+            t.headline_of,
+            &[
+                ("partner", &display::line(partner, 80)),
+                ("headline", &headline(t, d)),
+            ],
+        ),
+        None => headline(t, d),
+    }
+}
+
+/// A partner group's labels and id: the reseller's, or "Direct customers", "of" the signed-in
+/// partner when its name is known.
+fn partner_labels(t: &Catalogue, partner: &Partner, ctx: &Context<'_>) -> (Labels, String) {
+    match partner {
+        Partner::Direct => {
+            let label = match ctx.names.own_name() {
+                Some(own) => fill(
+                    t.direct_customers_of,
+                    &[("partner", &display::line(own, 80))],
+                ),
+                None => t.direct_customers.to_owned(),
+            };
+            (
+                Labels {
+                    full_label: label.clone(),
+                    label,
+                    name: None,
+                },
+                String::new(),
+            )
+        }
+        Partner::Reseller(id) => (
+            labelled(t, Some(id), Kind::Reseller, ctx.names),
+            display::line(id, 80),
+        ),
+    }
+}
+
 fn headline(t: &Catalogue, d: &Digest) -> String {
     let totals = d.totals;
     if totals.alerts == 0 {
@@ -833,6 +865,9 @@ fn notes(t: &Catalogue, d: &Digest, ctx: &Context<'_>, attachments: Attachments)
     }
     if ctx.set_aside > 0 {
         notes.push(count(ctx.set_aside, t.set_aside_one, t.set_aside_many));
+    }
+    if let Some(days) = ctx.stale_sign_in_days {
+        notes.push(fill(t.sign_in_stale, &[("days", &days)]));
     }
     for (name, attached, bytes) in [
         (

@@ -53,6 +53,7 @@ fn ctx(language: Language) -> Context<'static> {
         set_aside: 0,
         names: Box::leak(Box::default()),
         details: Box::leak(Box::default()),
+        stale_sign_in_days: None,
     }
 }
 
