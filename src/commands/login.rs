@@ -10,6 +10,7 @@ use chrono::Utc;
 
 use crate::config;
 use crate::exit::{Exit, ExitContext, Failure};
+use crate::retry::Sleeper;
 use crate::source::SourceConfig;
 use crate::source::graph::device::{self, DeviceError, Flow};
 use crate::source::graph::signin::Stored;
@@ -44,20 +45,23 @@ pub async fn login(config_path: &Path) -> Result<String, Failure> {
         scope: &scope,
         credential: credential.as_ref(),
     };
-    let sleep =
-        |d| -> futures_util::future::BoxFuture<'static, ()> { Box::pin(tokio::time::sleep(d)) };
-    let signed_in = device::sign_in(&http, &flow, &mut |message| eprintln!("{message}"), &sleep)
-        .await
-        .map_err(|e| match e {
-            DeviceError::Refused(message) => Failure {
-                exit: Exit::Config,
-                error: anyhow::anyhow!(message),
-            },
-            DeviceError::Unavailable(e) => Failure {
-                exit: Exit::Transient,
-                error: anyhow::Error::from(e).context("Microsoft Entra ID could not be reached"),
-            },
-        })?;
+    let signed_in = device::sign_in(
+        &http,
+        &flow,
+        &mut |message| eprintln!("{message}"),
+        &Sleeper::Tokio,
+    )
+    .await
+    .map_err(|e| match e {
+        DeviceError::Refused(message) => Failure {
+            exit: Exit::Config,
+            error: anyhow::anyhow!(message),
+        },
+        DeviceError::Unavailable(e) => Failure {
+            exit: Exit::Transient,
+            error: anyhow::Error::from(e).context("Microsoft Entra ID could not be reached"),
+        },
+    })?;
     let now = Utc::now();
     let stored = Stored {
         refresh_token: signed_in.refresh_token,

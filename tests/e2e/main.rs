@@ -34,6 +34,7 @@ mod names;
 mod names_runs;
 mod outputs;
 mod resolve;
+mod signin;
 mod smtp_interop;
 mod smtp_runs;
 mod source_errors;

@@ -313,7 +313,12 @@ mod tests {
     #[test]
     fn swedish_is_translated() {
         // Entries made only of placeholders, units and product names may read the same.
-        const MAY_MATCH: &[&str] = &["age_minutes", "resolved_on", "resolved_plain", "headline_of"];
+        const MAY_MATCH: &[&str] = &[
+            "age_minutes",
+            "resolved_on",
+            "resolved_plain",
+            "headline_of",
+        ];
         let en = Language::English.catalogue().entries();
         let sv = Language::Swedish.catalogue().entries();
         for ((key, a), (_, b)) in en.iter().zip(&sv) {

@@ -14,6 +14,7 @@ use super::error::{GraphError, TokenErrorBody, excerpt};
 use super::http::Http;
 use super::signin::Credential;
 use super::token::{TokenAnswer, read_federated, token_path};
+use crate::retry::Sleeper;
 
 /// What Microsoft answers to the device authorization request.
 #[derive(Deserialize)]
@@ -67,16 +68,13 @@ pub struct Flow<'a> {
     pub credential: Option<&'a Credential>,
 }
 
-/// How the waiting is done: real sleeps, or recorded ones in tests.
-pub type Sleep<'a> = &'a (dyn Fn(Duration) -> futures_util::future::BoxFuture<'static, ()> + Sync);
-
 /// Runs the flow: `show` gets Microsoft's message once, then the polls go on at `interval`
 /// (five seconds more after each `slow_down`) until a token, a refusal, or `expires_in`.
 pub async fn sign_in(
     http: &Http,
     flow: &Flow<'_>,
     show: &mut (dyn FnMut(&str) + Send),
-    sleep: Sleep<'_>,
+    sleeper: &Sleeper,
 ) -> Result<SignedIn, DeviceError> {
     let base = flow.login_url.trim_end_matches('/');
     let device_endpoint = format!("{base}/{}/oauth2/v2.0/devicecode", flow.tenant_id);
@@ -121,7 +119,7 @@ pub async fn sign_in(
             ));
         }
         let wait = interval.min(left);
-        sleep(wait).await;
+        sleeper.sleep(wait).await;
         left = left.saturating_sub(wait);
         let assertion = match flow.credential {
             Some(Credential::FederatedTokenFile(path)) => {
