@@ -1,6 +1,6 @@
 //! App+User sign-in at the HTTP level, against wiremock serving Microsoft Entra ID's documented
 //! shapes (`tests/fixtures/microsoft/`, sources in its SOURCES.md): the device code flow of
-//! `login` (pending, slow_down, declined, expired), refresh tokens that work once and rotate,
+//! `login` (pending, `slow_down`, declined, expired), refresh tokens that work once and rotate,
 //! a refused refresh token, a seed, and Graph's `403 Unauthorized_MissingMFA` for app-only
 //! tokens. Waits are recorded, not slept.
 
