@@ -333,3 +333,48 @@ fn an_alert_resolved_with_our_resolve_command_names_who_ran_it() {
     );
     assert!(gone.resolved);
 }
+
+#[test]
+fn the_signed_in_partners_own_name_leads_the_headline_and_labels_its_direct_customers() {
+    let digest = digest_of(
+        &[("a", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "high")],
+        None,
+    );
+    let plain = View::build(
+        &digest,
+        &ctx(Language::English),
+        Limits::FULL,
+        attachments(),
+    );
+    assert_eq!(plain.groups[0].label, "Direct customers");
+
+    let mut names = Names::default();
+    names.set_own_name(Some("Contoso Partner\u{202E}".to_owned()));
+    for (language, direct) in [
+        (
+            Language::English,
+            "Direct customers of Contoso Partner[U+202E]",
+        ),
+        (
+            Language::Swedish,
+            "Direktkunder hos Contoso Partner[U+202E]",
+        ),
+    ] {
+        let ctx = Context {
+            names: &names,
+            ..ctx(language)
+        };
+        let view = View::build(&digest, &ctx, Limits::FULL, attachments());
+        assert_eq!(view.groups[0].label, direct);
+        let unnamed = View::build(
+            &digest,
+            &super::tests::ctx(language),
+            Limits::FULL,
+            attachments(),
+        );
+        assert_eq!(
+            view.headline,
+            format!("Contoso Partner[U+202E]: {}", unnamed.headline)
+        );
+    }
+}
