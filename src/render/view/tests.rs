@@ -350,6 +350,7 @@ fn the_signed_in_partners_own_name_leads_the_headline_and_labels_its_direct_cust
 
     let mut names = Names::default();
     names.set_own_name(Some("Contoso Partner\u{202E}".to_owned()));
+    let unnamed_ctx = ctx;
     for (language, direct) in [
         (
             Language::English,
@@ -366,12 +367,7 @@ fn the_signed_in_partners_own_name_leads_the_headline_and_labels_its_direct_cust
         };
         let view = View::build(&digest, &ctx, Limits::FULL, attachments());
         assert_eq!(view.groups[0].label, direct);
-        let unnamed = View::build(
-            &digest,
-            &super::tests::ctx(language),
-            Limits::FULL,
-            attachments(),
-        );
+        let unnamed = View::build(&digest, &unnamed_ctx(language), Limits::FULL, attachments());
         assert_eq!(
             view.headline,
             format!("Contoso Partner[U+202E]: {}", unnamed.headline)
