@@ -18,9 +18,9 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::fake_graph::{Action, FakeGraph, Fault, Options, TOKEN_ENDPOINT};
 use crate::harness::{AS_OF, Job, run_binary};
 use crate::smtp_interop::{SmtpServer, interop_python, smtp_config};
+use testkit::{Action, FakeGraph, Fault, Options, TOKEN_ENDPOINT};
 
 /// Planted as the Graph client secret (`CSP_DIGEST_CLIENT_SECRET`); characters that need
 /// form-encoding on purpose (row A7).

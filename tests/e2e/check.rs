@@ -2,9 +2,9 @@
 
 use std::process::{Command, Output};
 
-use crate::fake_graph::{Action, FakeGraph, Fault, Options};
 use crate::fake_smtp::{FakeSmtp, Script};
 use crate::harness::stderr;
+use testkit::{Action, FakeGraph, Fault, Options};
 
 fn config(graph: &str, smtp_port: u16, smtp_extra: &str) -> String {
     format!(

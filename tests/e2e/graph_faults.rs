@@ -11,8 +11,8 @@ use csp_alert_digest::source::Collected;
 use csp_alert_digest::source::graph::{self, GraphError, Http, HttpSettings};
 use secrecy::SecretString;
 
-use crate::fake_graph::{Action, FakeGraph, Fault, Options, truth_of};
 use crate::harness::{AS_OF, Job, read_csv, run_binary, stderr};
+use testkit::{Action, FakeGraph, Fault, Options, truth_of};
 
 fn options(alerts: usize, page_size: usize, faults: Vec<Fault>) -> Options {
     Options {

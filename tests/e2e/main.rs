@@ -13,7 +13,6 @@
 )]
 
 mod email_html;
-mod fake_graph;
 mod fake_partner_center;
 mod fake_smtp;
 mod graph;

@@ -419,7 +419,7 @@ fn assert_every_row_named(job: &Job, customers: &[FakeCustomer]) -> (usize, usiz
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_customers_are_all_named_from_one_paged_listing() {
-    use crate::fake_graph::{FakeGraph, Options, directory};
+    use testkit::{FakeGraph, Options, directory};
 
     const PAGE: usize = 100;
     let opts = Options {
@@ -508,7 +508,7 @@ to = ["secops@partner.example"]
         .requests()
         .iter()
         .filter(|r| r.path_and_query.ends_with("/token"))
-        .flat_map(crate::fake_graph::Recorded::form)
+        .flat_map(testkit::Recorded::form)
         .filter(|(k, _)| k == "scope")
         .map(|(_, v)| v)
         .collect();

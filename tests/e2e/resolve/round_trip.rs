@@ -5,8 +5,8 @@
 
 use csp_alert_digest::deliver::ledger::Ledger;
 
-use crate::fake_graph::{Action, FakeGraph, Fault, ONE_ALERT, Options};
 use crate::harness::{AS_OF, Job, read_csv, run_binary, stderr};
+use testkit::{Action, FakeGraph, Fault, ONE_ALERT, Options};
 
 fn config(uri: &str) -> String {
     format!(
