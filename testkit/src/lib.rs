@@ -11,7 +11,7 @@ mod graph;
 mod http;
 mod truth;
 
-pub use config::ConfigToml;
+pub use config::{ConfigToml, Toml};
 pub use faults::{Action, Fault, ONE_ALERT, TOKEN_ENDPOINT};
 pub use generator::scale::{directory, generate};
 pub use graph::{ALERTS_PATH, FakeGraph, JWT_BEARER, Options, Recorded};
