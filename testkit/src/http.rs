@@ -8,12 +8,33 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
 
 pub(crate) const JSON: &str = "application/json; charset=utf-8";
 pub(crate) const HTML: &str = "text/html; charset=utf-8";
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 1024 * 1024;
+
+/// Accepts connections on `listener` and serves each with `serve` on a task of its own, until
+/// this future is dropped (its task aborted), which aborts every connection task too. A failed
+/// accept is tried again 10 ms later.
+pub async fn serve_connections<F, S>(listener: TcpListener, mut serve: F)
+where
+    F: FnMut(TcpStream) -> S,
+    S: Future<Output = ()> + Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let connection = serve(stream);
+        while connections.try_join_next().is_some() {}
+        connections.spawn(connection);
+    }
+}
 
 /// A request as read from the socket.
 pub(crate) struct Request {

@@ -15,4 +15,5 @@ pub use config::{ConfigToml, Toml};
 pub use faults::{Action, Fault, ONE_ALERT, TOKEN_ENDPOINT};
 pub use generator::scale::{directory, generate};
 pub use graph::{ALERTS_PATH, FakeGraph, JWT_BEARER, Options, Recorded};
+pub use http::serve_connections;
 pub use truth::{Truth, truth, truth_of};

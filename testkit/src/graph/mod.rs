@@ -51,13 +51,12 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::num::NonZero;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::ConfigToml;
 use crate::faults::{Action, Fault, ONE_ALERT, TOKEN_ENDPOINT};
@@ -65,7 +64,7 @@ use crate::generator::mix64;
 use crate::generator::scale::World;
 use crate::http::{
     HTML, Next, Reply, Request, drain_until_closed, form_decode, parse_form, read_request, send,
-    write_slowly,
+    serve_connections, write_slowly,
 };
 
 /// The path of the alerts collection (the first page).
@@ -219,7 +218,10 @@ impl FakeGraph {
             ids: std::sync::OnceLock::new(),
             state: Mutex::new(State::default()),
         });
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        let task = tokio::spawn(serve_connections(listener, {
+            let shared = Arc::clone(&shared);
+            move |stream| serve_connection(stream, Arc::clone(&shared))
+        }));
         FakeGraph {
             base_url,
             shared,
@@ -348,18 +350,6 @@ enum Variant<'a> {
     Normal,
     NextLink(&'a str),
     Empty,
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        while connections.try_join_next().is_some() {}
-        connections.spawn(serve_connection(stream, Arc::clone(&shared)));
-    }
 }
 
 async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {

@@ -8,7 +8,7 @@ use testkit::{Action, FakeGraph, Fault, Options, truth_of};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::graph::{ALERTS, alert, token_answer, token_server};
+use crate::support::graph::{ALERTS, alert, refuse_server_filter, token_answer, token_server};
 use crate::support::leaks::leaks;
 use crate::support::{AS_OF, Job, read_csv, stderr};
 
@@ -227,17 +227,9 @@ async fn the_first_page_asked_for_ahead_is_the_one_used_and_a_rerun_collects_not
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_filter_refused_on_the_page_asked_for_ahead_is_dropped_for_the_collection() {
-    use wiremock::matchers::{query_param, query_param_is_missing};
+    use wiremock::matchers::query_param_is_missing;
     let server = token_server(TOKEN).await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param("$filter", "status ne 'resolved'"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(
-            json!({"error":{"code":"BadRequest","message":"Invalid filter clause"}}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    refuse_server_filter(&server).await;
     Mock::given(method("GET"))
         .and(path(ALERTS))
         .and(query_param_is_missing("$filter"))

@@ -40,9 +40,13 @@ fn job(fake: &FakeSmtp, recipients: &[&str], settings: &str) -> Job {
     )
 }
 
-/// Runs the binary without blocking the runtime the fake server lives on.
-async fn run(job: &Job) -> std::process::Output {
-    job.run_beside_fakes(&[], &[]).await
+/// Runs the binary without blocking the runtime the fake server lives on, and asserts it exits
+/// with `code`; returns its log.
+async fn run(job: &Job, code: i32) -> String {
+    let output = job.run_beside_fakes(&[], &[]).await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(code), "{log}");
+    log
 }
 
 fn spawn(job: &Job) -> Child {
@@ -91,9 +95,7 @@ fn eml(job: &Job, recipient: &str) -> Vec<u8> {
 async fn one_message_per_recipient_exactly_as_written_and_a_rerun_sends_nothing() {
     let fake = FakeSmtp::start(Script::default()).await;
     let job = job(&fake, &RECIPIENTS, "");
-    let output = run(&job).await;
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(0), "{log}");
+    let log = run(&job, 0).await;
     assert!(log.contains("sent=3"), "{log}");
     assert_eq!(delivered(&fake), RECIPIENTS);
     for m in fake.messages() {
@@ -102,9 +104,7 @@ async fn one_message_per_recipient_exactly_as_written_and_a_rerun_sends_nothing(
         assert_eq!(m.data, eml(&job, &m.rcpt_to[0]), "the .eml is what is sent");
     }
 
-    let again = run(&job).await;
-    let log = stderr(&again);
-    assert_eq!(again.status.code(), Some(0), "{log}");
+    let log = run(&job, 0).await;
     assert!(log.to_lowercase().contains("already sent"), "{log}");
     assert_eq!(fake.messages().len(), 3, "P2: a rerun sends nothing new");
 }
@@ -120,9 +120,7 @@ async fn d4_550_for_one_of_three_recipients_fails_that_one_and_the_others_still_
     })
     .await;
     let job = job(&fake, &RECIPIENTS, "");
-    let output = run(&job).await;
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(4), "{log}");
+    let log = run(&job, 4).await;
     assert!(
         log.contains("b***@partner.example") && log.contains("550"),
         "reported: {log}"
@@ -133,8 +131,7 @@ async fn d4_550_for_one_of_three_recipients_fails_that_one_and_the_others_still_
     );
     assert_eq!(delivered(&fake), ["a@partner.example", "c@partner.example"]);
     // a failure for good is not retried by the next run
-    let again = run(&job).await;
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    run(&job, 0).await;
     assert_eq!(fake.messages().len(), 2);
 }
 
@@ -149,8 +146,7 @@ async fn d3_451_at_rcpt_is_retried_within_the_run() {
     })
     .await;
     let job = job(&fake, &RECIPIENTS[..1], "attempts = 2");
-    let output = run(&job).await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    run(&job, 0).await;
     assert_eq!(delivered(&fake), ["a@partner.example"]);
 }
 
@@ -163,13 +159,10 @@ async fn d2_d3_transient_failures_that_last_are_left_pending_and_sent_by_the_nex
     })
     .await;
     let job = job(&fake, &RECIPIENTS[..2], "");
-    let output = run(&job).await;
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(3), "{log}");
+    let log = run(&job, 3).await;
     assert!(log.contains("pending=2"), "{log}");
     assert!(fake.messages().is_empty());
-    let again = run(&job).await;
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    run(&job, 0).await;
     assert_eq!(delivered(&fake), ["a@partner.example", "b@partner.example"]);
 }
 
@@ -181,8 +174,7 @@ async fn d5_554_at_the_end_of_data_is_permanent_for_that_message() {
     })
     .await;
     let job = job(&fake, &RECIPIENTS[..1], "attempts = 3");
-    let output = run(&job).await;
-    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    run(&job, 4).await;
     assert_eq!(fake.data_ends(), 1, "not retried");
 }
 
@@ -195,11 +187,9 @@ async fn d6_p1_a_connection_lost_after_the_final_dot_is_resent_next_run_with_the
     .await;
     // attempts = 3: an unknown outcome is still not retried within the run
     let job = job(&fake, &RECIPIENTS[..1], "attempts = 3");
-    let output = run(&job).await;
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    run(&job, 3).await;
     assert_eq!(fake.data_ends(), 1);
-    let again = run(&job).await;
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    run(&job, 0).await;
     assert_eq!(fake.data_ends(), 2, "at most one duplicate");
     let expected = MessageParser::default()
         .parse(&eml(&job, RECIPIENTS[0]))
@@ -223,9 +213,7 @@ async fn d7_an_answer_to_data_slower_than_the_send_timeout_leaves_the_message_pe
         "send_timeout_secs = 1\nattempts = 3",
     );
     let started = std::time::Instant::now();
-    let output = run(&job).await;
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(3), "{log}");
+    let log = run(&job, 3).await;
     assert!(log.contains("send_timeout_secs = 1"), "{log}");
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(fake.data_ends(), 1, "not sent again in the same run");
@@ -244,9 +232,7 @@ async fn d8_p9_no_starttls_while_required_stops_before_any_credential_is_sent() 
         .smtp("password_file", "pw");
     let job = Job::new(&config.to_string(), &quirks_page());
     std::fs::write(job.path().join("pw"), "Canary-Pa55word").unwrap();
-    let output = run(&job).await;
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{log}");
+    let log = run(&job, 2).await;
     assert!(log.contains("STARTTLS"), "{log}");
     assert!(!log.contains("Canary-Pa55word"));
     let transcript = fake.transcript();
@@ -266,8 +252,7 @@ async fn d11_hostile_bodies_arrive_as_exactly_one_message_each() {
         &config(fake.port(), &RECIPIENTS[..1], "").to_string(),
         &hostile_page(),
     );
-    let output = run(&job).await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    run(&job, 0).await;
     assert_eq!(fake.messages().len(), 1);
     assert_eq!(fake.messages()[0].data, eml(&job, RECIPIENTS[0]));
     assert!(
@@ -297,11 +282,9 @@ async fn d12_three_of_five_sent_then_the_server_dies_and_the_rerun_sends_only_th
     })
     .await;
     let job = job(&fake, &five, "");
-    let output = run(&job).await;
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    run(&job, 3).await;
     assert_eq!(fake.messages().len(), 3);
-    let again = run(&job).await;
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    run(&job, 0).await;
     assert_eq!(
         delivered(&fake),
         five,
@@ -328,8 +311,7 @@ async fn f3_killed_after_writing_the_reports_and_before_sending_the_rerun_sends_
     child.kill().unwrap();
     child.wait().unwrap();
     fake.release();
-    let output = run(&job).await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    run(&job, 0).await;
     assert_eq!(delivered(&fake), RECIPIENTS);
 }
 
@@ -347,8 +329,7 @@ async fn f4_killed_between_the_servers_accept_and_the_ledger_write_costs_one_dup
     child.kill().unwrap();
     child.wait().unwrap();
     fake.release();
-    let output = run(&job).await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    run(&job, 0).await;
     assert_eq!(fake.data_ends(), 2, "one duplicate at most");
     let ids: Vec<String> = fake.messages().iter().map(message_id).collect();
     assert!(
@@ -367,8 +348,7 @@ async fn p2_a_second_run_while_the_first_is_sending_exits_5_and_nothing_is_sent_
     let job = job(&fake, &RECIPIENTS, "");
     let mut first = spawn(&job);
     wait_until("the first connection", || fake.connections() >= 1).await;
-    let second = run(&job).await;
-    assert_eq!(second.status.code(), Some(5), "{}", stderr(&second));
+    run(&job, 5).await;
     fake.release();
     let status = tokio::task::spawn_blocking(move || first.wait().unwrap())
         .await
@@ -387,9 +367,7 @@ async fn d1_a_refused_connection_is_transient_and_the_delivery_stays_pending() {
         &config(port, &RECIPIENTS[..1], "").to_string(),
         &quirks_page(),
     );
-    let output = run(&job).await;
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(3), "{log}");
+    let log = run(&job, 3).await;
     assert!(log.contains("pending=1"), "{log}");
     let ledger =
         csp_alert_digest::deliver::ledger::Ledger::open(&job.path().join("state")).unwrap();
@@ -410,13 +388,7 @@ async fn d2_421_after_ehlo_or_after_mail_is_transient() {
     ] {
         let fake = FakeSmtp::start(script).await;
         let job = job(&fake, &RECIPIENTS[..1], "attempts = 2");
-        let output = run(&job).await;
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "retried: {}",
-            stderr(&output)
-        );
+        run(&job, 0).await; // retried
         assert_eq!(delivered(&fake), ["a@partner.example"]);
         assert!(fake.connections() >= 2, "reconnected");
     }
@@ -449,8 +421,7 @@ async fn f8_sigterm_during_a_backoff_wait_exits_3_promptly_and_the_rerun_sends_o
         "{:?}",
         started.elapsed()
     );
-    let output = run(&job).await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    run(&job, 0).await;
     assert_eq!(delivered(&fake), ["a@partner.example"]);
 }
 
@@ -458,7 +429,7 @@ async fn f8_sigterm_during_a_backoff_wait_exits_3_promptly_and_the_rerun_sends_o
 async fn force_sends_the_digest_date_again_to_every_recipient() {
     let fake = FakeSmtp::start(Script::default()).await;
     let job = job(&fake, &RECIPIENTS[..2], "");
-    assert_eq!(run(&job).await.status.code(), Some(0));
+    run(&job, 0).await;
     let forced = job.run_beside_fakes(&["--force"], &[]).await;
     assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
     assert_eq!(
@@ -484,11 +455,9 @@ async fn a_missing_eml_stops_sending_and_keeps_the_delivery_pending() {
     })
     .await;
     let job = job(&fake, &RECIPIENTS[..1], "");
-    assert_eq!(run(&job).await.status.code(), Some(3));
+    run(&job, 3).await;
     std::fs::remove_file(job.day("2026-11-29").join("mail/a@partner.example.eml")).unwrap();
-    let output = run(&job).await;
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{log}");
+    let log = run(&job, 2).await;
     assert!(
         log.contains("a@partner.example.eml") && log.contains("--force"),
         "{log}"
@@ -503,7 +472,7 @@ async fn a_missing_eml_stops_sending_and_keeps_the_delivery_pending() {
 async fn the_envelope_recipient_keeps_the_case_it_was_configured_with() {
     let fake = FakeSmtp::start(Script::default()).await;
     let job = job(&fake, &["SecOps.Team@Partner.example"], "");
-    assert_eq!(run(&job).await.status.code(), Some(0));
+    run(&job, 0).await;
     assert_eq!(fake.messages()[0].rcpt_to, ["SecOps.Team@Partner.example"]);
     assert!(
         job.day("2026-11-29")

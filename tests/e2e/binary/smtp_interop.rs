@@ -9,6 +9,7 @@
 //! `.ci/run` sets it. Without it the tests say so and pass, except in CI.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::Output;
 
 use serde_json::Value;
@@ -25,14 +26,40 @@ const RECIPIENTS: [&str; 2] = ["secops@partner.example", "duty@partner.example"]
 const TREE: &str =
     "multipart/mixed[multipart/alternative[text/plain, text/html], text/csv, text/csv]";
 
-/// The harness's base config sending through `server` with STARTTLS and AUTH.
-fn smtp_job(server: &SmtpServer) -> Job {
-    Job::new(&smtp_config(server, BASE_CONFIG), &quirks_page())
+/// A real server, the interpreter that runs it, and a job sending through it: the harness's base
+/// config with STARTTLS and AUTH.
+struct Interop {
+    python: PathBuf,
+    server: SmtpServer,
+    job: Job,
 }
 
-fn run(job: &Job, password: &str, extra_env: &[(&str, &str)]) -> Output {
-    let env = [&[("CSP_DIGEST_SMTP_PASSWORD", password)], extra_env].concat();
-    job.run_with(&[], &env)
+/// The server and its job, or `None` (and the test passes) where no interpreter is set.
+fn interop() -> Option<Interop> {
+    let python = interop_python()?;
+    let server = SmtpServer::start(&python);
+    let job = Job::new(&smtp_config(&server, BASE_CONFIG), &quirks_page());
+    Some(Interop {
+        python,
+        server,
+        job,
+    })
+}
+
+impl Interop {
+    /// Runs the job with this SMTP password (and `extra_env`) and asserts it exits with `code`.
+    fn run(&self, password: &str, extra_env: &[(&str, &str)], code: i32) -> Output {
+        let env = [&[("CSP_DIGEST_SMTP_PASSWORD", password)], extra_env].concat();
+        let output = self.job.run_with(&[], &env);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{}\n{}",
+            stdout_and_stderr(&output),
+            self.server.log()
+        );
+        output
+    }
 }
 
 fn stdout_and_stderr(output: &Output) -> String {
@@ -58,26 +85,17 @@ fn is_digest_message_id(id: &str) -> bool {
 
 #[test]
 fn the_digest_reaches_a_real_smtp_server_over_starttls_with_auth() {
-    let Some(python) = interop_python() else {
+    let Some(smtp) = interop() else {
         return;
     };
-    let server = SmtpServer::start(&python);
-    let job = smtp_job(&server);
-    let output = run(&job, PASSWORD, &[]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}\n{}",
-        stderr(&output),
-        server.log()
-    );
+    smtp.run(PASSWORD, &[], 0);
 
-    let messages = server.messages();
+    let messages = smtp.server.messages();
     assert_eq!(
         messages.len(),
         2,
         "one message per recipient\n{}",
-        server.log()
+        smtp.server.log()
     );
     let mut recipients = BTreeSet::new();
     for (envelope, _) in &messages {
@@ -92,7 +110,7 @@ fn the_digest_reaches_a_real_smtp_server_over_starttls_with_auth() {
     }
     assert_eq!(recipients, RECIPIENTS.map(str::to_owned).into());
 
-    let report = server.report(&python);
+    let report = smtp.server.report(&smtp.python);
     let parsed = report["messages"].as_array().expect("messages");
     assert_eq!(parsed.len(), 2, "{report:#}");
     let mut ids = BTreeSet::new();
@@ -136,7 +154,7 @@ fn the_digest_reaches_a_real_smtp_server_over_starttls_with_auth() {
     // Last, as the strictest check: what arrived is the .eml file the job wrote, byte for byte.
     for (envelope, bytes) in &messages {
         let to = envelope["rcpt_tos"][0].as_str().expect("recipient");
-        let written = std::fs::read(job.day(DATE).join("mail").join(format!("{to}.eml")))
+        let written = std::fs::read(smtp.job.day(DATE).join("mail").join(format!("{to}.eml")))
             .unwrap_or_else(|e| panic!("the job's .eml for {to}: {e}"));
         assert!(
             *bytes == written,
@@ -156,49 +174,43 @@ fn the_digest_reaches_a_real_smtp_server_over_starttls_with_auth() {
 
 #[test]
 fn a_rejected_password_exits_2_and_never_echoes_it() {
-    let Some(python) = interop_python() else {
+    let Some(smtp) = interop() else {
         return;
     };
-    let server = SmtpServer::start(&python);
-    let job = smtp_job(&server);
-    let output = run(&job, CANARY, &[]);
+    let output = smtp.run(CANARY, &[], 2);
     let everything = stdout_and_stderr(&output);
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "{everything}\n{}",
-        server.log()
-    );
     assert!(
-        server.log().contains("AUTH PLAIN for b'digest': refused")
-            || server.log().contains("AUTH LOGIN for b'digest': refused"),
+        smtp.server
+            .log()
+            .contains("AUTH PLAIN for b'digest': refused")
+            || smtp
+                .server
+                .log()
+                .contains("AUTH LOGIN for b'digest': refused"),
         "the login reached the server over TLS and was refused there\n{}",
-        server.log()
+        smtp.server.log()
     );
     assert!(
         everything.contains("535"),
         "the log names the refusal: {everything}"
     );
     assert_eq!(
-        leaks(&leaks::everything(&output, job.path()), CANARY),
+        leaks(&leaks::everything(&output, smtp.job.path()), CANARY),
         Vec::<&str>::new(),
         "the password leaked in the output or into a file under the job folder"
     );
-    assert!(server.messages().is_empty(), "nothing received");
+    assert!(smtp.server.messages().is_empty(), "nothing received");
 }
 
 /// Beyond the default level: with its `tracing` feature, lettre logs every line it writes at
 /// debug, the AUTH command (base64 of the login and password) included.
 #[test]
 fn the_password_stays_out_of_trace_logs() {
-    let Some(python) = interop_python() else {
+    let Some(smtp) = interop() else {
         return;
     };
-    let server = SmtpServer::start(&python);
-    let job = smtp_job(&server);
-    let output = run(&job, CANARY, &[("CSP_DIGEST_LOG", "trace")]);
+    let output = smtp.run(CANARY, &[("CSP_DIGEST_LOG", "trace")], 2);
     let everything = stdout_and_stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{everything}");
     assert_eq!(
         leaks(everything.as_bytes(), CANARY),
         Vec::<&str>::new(),
@@ -208,33 +220,22 @@ fn the_password_stays_out_of_trace_logs() {
 
 #[test]
 fn a_second_run_the_same_day_sends_nothing() {
-    let Some(python) = interop_python() else {
+    let Some(smtp) = interop() else {
         return;
     };
-    let server = SmtpServer::start(&python);
-    let job = smtp_job(&server);
-    let first = run(&job, PASSWORD, &[]);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}\n{}",
-        stderr(&first),
-        server.log()
-    );
-    assert_eq!(server.messages().len(), 2, "{}", server.log());
+    smtp.run(PASSWORD, &[], 0);
+    assert_eq!(smtp.server.messages().len(), 2, "{}", smtp.server.log());
 
-    let second = run(&job, PASSWORD, &[]);
-    let log = stderr(&second);
-    assert_eq!(second.status.code(), Some(0), "{log}\n{}", server.log());
+    let log = stderr(&smtp.run(PASSWORD, &[], 0));
     assert!(
         log.to_lowercase().contains("already sent"),
         "the second run says why it sends nothing: {log}"
     );
     assert_eq!(
-        server.messages().len(),
+        smtp.server.messages().len(),
         2,
         "still one message per recipient\n{}",
-        server.log()
+        smtp.server.log()
     );
 }
 
@@ -242,31 +243,23 @@ fn a_second_run_the_same_day_sends_nothing() {
 /// run with exit code 2; there is no fallback to plaintext and nothing is sent.
 #[test]
 fn an_untrusted_certificate_stops_the_run_without_falling_back_to_plaintext() {
-    let Some(python) = interop_python() else {
+    let Some(smtp) = interop() else {
         return;
     };
-    let server = SmtpServer::start(&python);
-    let job = smtp_job(&server);
-    let config = std::fs::read_to_string(job.config()).unwrap();
+    let config = std::fs::read_to_string(smtp.job.config()).unwrap();
     let without_ca: Vec<&str> = config
         .lines()
         .filter(|l| !l.starts_with("ca_file"))
         .collect();
     let without_ca = without_ca.join("\n");
-    std::fs::write(job.config(), without_ca).unwrap();
-    let output = run(&job, PASSWORD, &[]);
-    let everything = stdout_and_stderr(&output);
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "{everything}\n{}",
-        server.log()
-    );
+    std::fs::write(smtp.job.config(), without_ca).unwrap();
+    let everything = stdout_and_stderr(&smtp.run(PASSWORD, &[], 2));
     assert!(everything.contains("TLS"), "{everything}");
-    assert!(server.messages().is_empty(), "nothing received");
+    assert!(smtp.server.messages().is_empty(), "nothing received");
     assert!(
-        !server.log().contains("AUTH PLAIN for") && !server.log().contains("AUTH LOGIN for"),
+        !smtp.server.log().contains("AUTH PLAIN for")
+            && !smtp.server.log().contains("AUTH LOGIN for"),
         "no login attempt without TLS\n{}",
-        server.log()
+        smtp.server.log()
     );
 }

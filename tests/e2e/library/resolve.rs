@@ -14,6 +14,21 @@ use wiremock::{Mock, ResponseTemplate};
 use super::graph::{Harness, TOKEN};
 use crate::support::graph::{alert_path, alert_with_status as alert};
 
+/// The update bodies, exactly as the service documents them.
+const FRAUD: &str = r#"{"status":"resolved","resolvedReason":"fraud"}"#;
+const LEGITIMATE: &str = r#"{"status":"resolved","resolvedReason":"legitimate"}"#;
+const IGNORE: &str = r#"{"status":"resolved","resolvedReason":"ignore"}"#;
+const INVESTIGATING: &str = r#"{"status":"investigating"}"#;
+
+/// A harness with a token endpoint, serving these alerts as active.
+async fn serving_active(ids: &[impl AsRef<str>]) -> Harness {
+    let h = Harness::with_token().await;
+    for id in ids {
+        serves(&h, id.as_ref(), "active", None).await;
+    }
+    h
+}
+
 /// `GET .../securityAlerts/{id}` answers this alert.
 async fn serves(h: &Harness, id: &str, status: &str, reason: Option<&str>) {
     Mock::given(method("GET"))
@@ -37,6 +52,16 @@ async fn accepts(h: &Harness, id: &str, body: &str, times: u64) {
         .respond_with(ResponseTemplate::new(200).set_body_json(alert(id, status, reason)))
         .expect(times)
         .named(format!("PATCH {id} {body}"))
+        .mount(&h.server)
+        .await;
+}
+
+/// `PATCH .../securityAlerts/{id}` answers `answer`, and is expected `times` times.
+async fn patch_answers(h: &Harness, id: &str, answer: ResponseTemplate, times: u64) {
+    Mock::given(method("PATCH"))
+        .and(path(alert_path(id)))
+        .respond_with(answer)
+        .expect(times)
         .mount(&h.server)
         .await;
 }
@@ -71,6 +96,16 @@ fn plan_of(items: Vec<Item>) -> Plan {
         items,
         ..Plan::default()
     }
+}
+
+/// The same decision for each of `ids`, one CSV row each.
+fn plan_for(ids: &[impl AsRef<str>], decision: Decision) -> Plan {
+    plan_of(
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| item(line(i), id.as_ref(), decision))
+            .collect(),
+    )
 }
 
 /// Applies a plan against the harness's server; returns the results and the report.
@@ -117,16 +152,8 @@ fn csv_plan(text: &str) -> Plan {
 
 #[tokio::test]
 async fn one_alert_is_read_then_resolved_with_exactly_status_and_reason() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    serves(&h, "a1", "active", None).await;
-    accepts(
-        &h,
-        "a1",
-        r#"{"status":"resolved","resolvedReason":"fraud"}"#,
-        1,
-    )
-    .await;
+    let h = serving_active(&["a1"]).await;
+    accepts(&h, "a1", FRAUD, 1).await;
     let plan = plan_of(vec![Item {
         line: None,
         ..item(0, "a1", Decision::Fraud)
@@ -161,33 +188,11 @@ async fn one_alert_is_read_then_resolved_with_exactly_status_and_reason() {
 
 #[tokio::test]
 async fn a_csv_resolves_each_row_with_its_own_decision_and_marks_one_investigating() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    for id in ["a1", "a2", "a3", "a4"] {
-        serves(&h, id, "active", None).await;
-    }
-    accepts(
-        &h,
-        "a1",
-        r#"{"status":"resolved","resolvedReason":"fraud"}"#,
-        1,
-    )
-    .await;
-    accepts(
-        &h,
-        "a2",
-        r#"{"status":"resolved","resolvedReason":"legitimate"}"#,
-        1,
-    )
-    .await;
-    accepts(
-        &h,
-        "a3",
-        r#"{"status":"resolved","resolvedReason":"ignore"}"#,
-        1,
-    )
-    .await;
-    accepts(&h, "a4", r#"{"status":"investigating"}"#, 1).await;
+    let h = serving_active(&["a1", "a2", "a3", "a4"]).await;
+    accepts(&h, "a1", FRAUD, 1).await;
+    accepts(&h, "a2", LEGITIMATE, 1).await;
+    accepts(&h, "a3", IGNORE, 1).await;
+    accepts(&h, "a4", INVESTIGATING, 1).await;
     let plan = csv_plan(
         "\u{feff}alert_id,alert_type,decision\r\n\
          a1,CryptoMining,FRAUD\r\n\
@@ -201,19 +206,10 @@ async fn a_csv_resolves_each_row_with_its_own_decision_and_marks_one_investigati
     assert_eq!(
         patches(&h).await,
         [
-            (
-                alert_path("a1"),
-                r#"{"status":"resolved","resolvedReason":"fraud"}"#.to_owned()
-            ),
-            (
-                alert_path("a2"),
-                r#"{"status":"resolved","resolvedReason":"legitimate"}"#.to_owned()
-            ),
-            (
-                alert_path("a3"),
-                r#"{"status":"resolved","resolvedReason":"ignore"}"#.to_owned()
-            ),
-            (alert_path("a4"), r#"{"status":"investigating"}"#.to_owned()),
+            (alert_path("a1"), FRAUD.to_owned()),
+            (alert_path("a2"), LEGITIMATE.to_owned()),
+            (alert_path("a3"), IGNORE.to_owned()),
+            (alert_path("a4"), INVESTIGATING.to_owned()),
         ]
     );
     assert_eq!(
@@ -230,9 +226,7 @@ async fn a_csv_resolves_each_row_with_its_own_decision_and_marks_one_investigati
 
 #[tokio::test]
 async fn a_dry_run_prints_the_plan_from_what_the_service_says_and_changes_nothing() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    serves(&h, "a1", "active", None).await;
+    let h = serving_active(&["a1"]).await;
     serves(&h, "a2", "investigating", None).await;
     serves(&h, "a3", "resolved", Some("fraud")).await;
     no_updates(&h).await;
@@ -258,9 +252,7 @@ async fn a_dry_run_prints_the_plan_from_what_the_service_says_and_changes_nothin
 
 #[tokio::test]
 async fn bad_rows_and_unknown_ids_are_reported_with_their_line_numbers_and_change_nothing() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    serves(&h, "a1", "active", None).await;
+    let h = serving_active(&["a1"]).await;
     Mock::given(method("GET"))
         .and(path(alert_path("gone")))
         .respond_with(ResponseTemplate::new(404).set_body_json(
@@ -269,13 +261,7 @@ async fn bad_rows_and_unknown_ids_are_reported_with_their_line_numbers_and_chang
         .expect(1)
         .mount(&h.server)
         .await;
-    accepts(
-        &h,
-        "a1",
-        r#"{"status":"resolved","resolvedReason":"legitimate"}"#,
-        1,
-    )
-    .await;
+    accepts(&h, "a1", LEGITIMATE, 1).await;
     let plan = csv_plan(
         "alert_id,decision\n\
          a0,fruad\n\
@@ -300,8 +286,7 @@ async fn bad_rows_and_unknown_ids_are_reported_with_their_line_numbers_and_chang
 
 #[tokio::test]
 async fn an_already_resolved_alert_is_refused_without_force_and_changed_with_it() {
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let h = Harness::with_token().await;
     serves(&h, "a1", "resolved", Some("legitimate")).await;
     let plan = plan_of(vec![item(2, "a1", Decision::Fraud)]);
     {
@@ -323,13 +308,7 @@ async fn an_already_resolved_alert_is_refused_without_force_and_changed_with_it(
         assert!(matches!(done[0].outcome, Outcome::AlreadyDone { .. }));
         assert_eq!(report.exit, Exit::Done);
     }
-    accepts(
-        &h,
-        "a1",
-        r#"{"status":"resolved","resolvedReason":"fraud"}"#,
-        1,
-    )
-    .await;
+    accepts(&h, "a1", FRAUD, 1).await;
     let (done, report) = apply(&h, &plan, true, false).await;
     assert!(
         matches!(done[0].outcome, Outcome::Updated { .. }),
@@ -340,12 +319,8 @@ async fn an_already_resolved_alert_is_refused_without_force_and_changed_with_it(
 
 #[tokio::test]
 async fn forbidden_names_the_write_permission_and_stops_starting_more() {
-    let h = Harness::start().await;
-    h.token_ok().await;
     let ids: Vec<String> = (1..=12).map(|i| format!("a{i}")).collect();
-    for id in &ids {
-        serves(&h, id, "active", None).await;
-    }
+    let h = serving_active(&ids).await;
     Mock::given(method("PATCH"))
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error":{
             "code":"Forbidden",
@@ -353,12 +328,7 @@ async fn forbidden_names_the_write_permission_and_stops_starting_more() {
         }})))
         .mount(&h.server)
         .await;
-    let plan = plan_of(
-        ids.iter()
-            .enumerate()
-            .map(|(i, id)| item(line(i), id, Decision::Fraud))
-            .collect(),
-    );
+    let plan = plan_for(&ids, Decision::Fraud);
     let (done, report) = apply(&h, &plan, false, false).await;
     let failed = done
         .iter()
@@ -400,12 +370,8 @@ async fn forbidden_names_the_write_permission_and_stops_starting_more() {
 
 #[tokio::test]
 async fn a_429_mid_batch_waits_as_told_and_every_update_still_goes_through() {
-    let h = Harness::start().await;
-    h.token_ok().await;
     let ids = ["a1", "a2", "a3", "a4", "a5", "a6"];
-    for id in ids {
-        serves(&h, id, "active", None).await;
-    }
+    let h = serving_active(&ids).await;
     // The service throttles a4's first update.
     Mock::given(method("PATCH"))
         .and(path(alert_path("a4")))
@@ -421,20 +387,9 @@ async fn a_429_mid_batch_waits_as_told_and_every_update_still_goes_through() {
         .mount(&h.server)
         .await;
     for id in ids {
-        accepts(
-            &h,
-            id,
-            r#"{"status":"resolved","resolvedReason":"ignore"}"#,
-            1,
-        )
-        .await;
+        accepts(&h, id, IGNORE, 1).await;
     }
-    let plan = plan_of(
-        ids.iter()
-            .enumerate()
-            .map(|(i, id)| item(line(i), id, Decision::Ignore))
-            .collect(),
-    );
+    let plan = plan_for(&ids, Decision::Ignore);
     let (_, report) = apply(&h, &plan, false, false).await;
     assert_eq!(report.exit, Exit::Done, "{:#?}", report.lines);
     assert_eq!(report.counts.updated, ids.len());
@@ -444,33 +399,18 @@ async fn a_429_mid_batch_waits_as_told_and_every_update_still_goes_through() {
 
 #[tokio::test]
 async fn when_some_updates_fail_the_others_still_go_through_and_the_exit_code_says_which_failure() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    for id in ["a1", "a2", "a3", "a4"] {
-        serves(&h, id, "active", None).await;
-    }
-    accepts(
+    let h = serving_active(&["a1", "a2", "a3", "a4"]).await;
+    accepts(&h, "a1", FRAUD, 1).await;
+    accepts(&h, "a4", FRAUD, 1).await;
+    patch_answers(
         &h,
-        "a1",
-        r#"{"status":"resolved","resolvedReason":"fraud"}"#,
-        1,
-    )
-    .await;
-    accepts(
-        &h,
-        "a4",
-        r#"{"status":"resolved","resolvedReason":"fraud"}"#,
-        1,
-    )
-    .await;
-    Mock::given(method("PATCH"))
-        .and(path(alert_path("a2")))
-        .respond_with(ResponseTemplate::new(400).set_body_json(
+        "a2",
+        ResponseTemplate::new(400).set_body_json(
             json!({"error":{"code":"BadRequest","message":"Invalid status transition."}}),
-        ))
-        .expect(1)
-        .mount(&h.server)
-        .await;
+        ),
+        1,
+    )
+    .await;
     let plan = plan_of(vec![
         item(2, "a1", Decision::Fraud),
         item(3, "a2", Decision::Fraud),
@@ -496,30 +436,16 @@ async fn when_some_updates_fail_the_others_still_go_through_and_the_exit_code_sa
 
 #[tokio::test]
 async fn an_update_that_stays_unavailable_is_transient_and_exit_3_wins_over_4() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    for id in ["a1", "a2", "a3"] {
-        serves(&h, id, "active", None).await;
-    }
-    accepts(
+    let h = serving_active(&["a1", "a2", "a3"]).await;
+    accepts(&h, "a1", FRAUD, 1).await;
+    patch_answers(&h, "a2", ResponseTemplate::new(400), 1).await;
+    patch_answers(
         &h,
-        "a1",
-        r#"{"status":"resolved","resolvedReason":"fraud"}"#,
-        1,
+        "a3",
+        ResponseTemplate::new(503).insert_header("Retry-After", "0"),
+        6,
     )
     .await;
-    Mock::given(method("PATCH"))
-        .and(path(alert_path("a2")))
-        .respond_with(ResponseTemplate::new(400))
-        .expect(1)
-        .mount(&h.server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(alert_path("a3")))
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
-        .expect(6)
-        .mount(&h.server)
-        .await;
     let plan = plan_of(vec![
         item(2, "a1", Decision::Fraud),
         item(3, "a2", Decision::Fraud),
@@ -538,23 +464,14 @@ async fn an_update_that_stays_unavailable_is_transient_and_exit_3_wins_over_4() 
 
 #[tokio::test]
 async fn p3_the_batch_stops_at_the_deadline_and_says_which_alerts_may_have_changed() {
-    let mut h = Harness::start().await;
-    h.config.deadline = std::time::Duration::from_millis(300);
-    h.token_ok().await;
     let ids = ["a1", "a2", "a3", "a4", "a5", "a6"];
-    for id in ids {
-        serves(&h, id, "active", None).await;
-    }
+    let mut h = serving_active(&ids).await;
+    h.config.deadline = std::time::Duration::from_millis(300);
     Mock::given(method("PATCH"))
         .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(5)))
         .mount(&h.server)
         .await;
-    let plan = plan_of(
-        ids.iter()
-            .enumerate()
-            .map(|(i, id)| item(line(i), id, Decision::Fraud))
-            .collect(),
-    );
+    let plan = plan_for(&ids, Decision::Fraud);
     let started = std::time::Instant::now();
     let (done, report) = apply(&h, &plan, false, false).await;
     assert!(

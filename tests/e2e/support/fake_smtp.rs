@@ -49,11 +49,12 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use testkit::serve_connections;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 /// The host name the fake calls itself in its greeting and `EHLO` answer.
 pub const HOST: &str = "fake.test";
@@ -202,7 +203,13 @@ impl FakeSmtp {
             data_ends: watch::channel(0).0,
             releases: Semaphore::new(0),
         });
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        let task = tokio::spawn(serve_connections(listener, {
+            let shared = Arc::clone(&shared);
+            move |stream| {
+                shared.state().connections += 1;
+                serve_connection(stream, Arc::clone(&shared))
+            }
+        }));
         FakeSmtp { port, shared, task }
     }
 
@@ -321,19 +328,6 @@ impl Shared {
                 .next()
                 .is_some_and(|word| word.eq_ignore_ascii_case(keyword))
         })
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        shared.state().connections += 1;
-        while connections.try_join_next().is_some() {}
-        connections.spawn(serve_connection(stream, Arc::clone(&shared)));
     }
 }
 

@@ -12,7 +12,7 @@ use csp_alert_digest::source::graph::{Http, HttpSettings};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use testkit::ConfigToml;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The tenant of the binary's Graph configs ([`config`]), in the token endpoint's path.
@@ -61,6 +61,20 @@ pub async fn token_requests(server: &MockServer) -> usize {
         .iter()
         .filter(|r| r.url.path().ends_with("/token"))
         .count()
+}
+
+/// The alerts collection on `server` refuses the server-side filter, once (as some tenants'
+/// Graph did: 400 "Invalid filter clause").
+pub async fn refuse_server_filter(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(ALERTS))
+        .and(query_param("$filter", "status ne 'resolved'"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error":{"code":"BadRequest","message":"Invalid filter clause"}}),
+        ))
+        .expect(1)
+        .mount(server)
+        .await;
 }
 
 /// A minimal valid alert.

@@ -28,6 +28,22 @@ impl Place<'_> {
     fn arm(&self, path: &str) -> String {
         arm(self.sub, self.group, path)
     }
+
+    /// One resource of `resource_type` per region, named `{prefix}-{workload}-{region}`.
+    fn in_each(
+        &self,
+        regions: &[String],
+        resource_type: &'static str,
+        prefix: &str,
+    ) -> Vec<(String, &'static str)> {
+        regions
+            .iter()
+            .map(|r| {
+                let path = format!("{resource_type}/{prefix}-{}-{r}", self.workload);
+                (self.arm(&path), resource_type)
+            })
+            .collect()
+    }
 }
 
 fn vm_name(rng: &mut Rng) -> String {
@@ -212,19 +228,11 @@ fn multi_region_scale_set(rng: &mut Rng, place: &Place) -> Body {
              {count} regions within {hours} hours; this subscription usually deploys in a single \
              region."
         ),
-        resources: regions
-            .iter()
-            .map(|r| {
-                let path = format!(
-                    "Microsoft.Compute/virtualMachineScaleSets/vmss-{}-{r}",
-                    place.workload
-                );
-                (
-                    place.arm(&path),
-                    "Microsoft.Compute/virtualMachineScaleSets",
-                )
-            })
-            .collect(),
+        resources: place.in_each(
+            &regions,
+            "Microsoft.Compute/virtualMachineScaleSets",
+            "vmss",
+        ),
         details: vec![
             ("Regions", json_list(&regions, true)),
             ("InstanceCount", instances.to_string()),
@@ -261,19 +269,11 @@ fn multi_region_ml(rng: &mut Rng, place: &Place) -> Body {
              once ({nodes} nodes); this subscription has not used Machine Learning compute there \
              before."
         ),
-        resources: regions
-            .iter()
-            .map(|r| {
-                let path = format!(
-                    "Microsoft.MachineLearningServices/workspaces/mlw-{}-{r}",
-                    place.workload
-                );
-                (
-                    place.arm(&path),
-                    "Microsoft.MachineLearningServices/workspaces",
-                )
-            })
-            .collect(),
+        resources: place.in_each(
+            &regions,
+            "Microsoft.MachineLearningServices/workspaces",
+            "mlw",
+        ),
         details: vec![
             ("Regions", json_list(&regions, true)),
             ("NodeCount", nodes.to_string()),

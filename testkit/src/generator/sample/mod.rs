@@ -195,6 +195,17 @@ impl Alert {
         reference - self.detected
     }
 
+    /// Resolved with `reason`, with the status history that led there.
+    fn resolve_as(&mut self, rng: &mut Rng, reference: DateTime<Utc>, reason: &'static str) {
+        let (resolution, logs) = resolve(rng, self.detected, reference);
+        self.status = "resolved";
+        self.resolution = Some(Resolution {
+            reason,
+            ..resolution
+        });
+        self.logs = logs;
+    }
+
     fn detail(&mut self, key: &'static str, value: impl Into<String>) {
         let value = value.into();
         match self.details.iter_mut().find(|(k, _)| *k == key) {
@@ -330,39 +341,31 @@ fn resolve(
     let by = rng.pick(&ANALYSTS);
     let reason = rng.weighted(&[("legitimate", 50), ("fraud", 22), ("ignore", 28)]);
     let shape = any_shape(rng);
-    let logs = if rng.percent(45) {
-        let at = detected + (on - detected) / 3;
-        vec![
-            Log {
-                from: "active",
-                to: "investigating",
-                by: rng.pick(&ANALYSTS),
-                at,
-                shape: any_shape(rng),
-            },
-            Log {
-                from: "investigating",
-                to: "resolved",
-                by,
-                at: on,
-                shape,
-            },
-        ]
+    let mut logs = Vec::new();
+    let from = if rng.percent(45) {
+        logs.push(investigating(rng, detected + (on - detected) / 3));
+        "investigating"
     } else {
-        vec![Log {
-            from: "active",
-            to: "resolved",
-            by,
-            at: on,
-            shape,
-        }]
+        "active"
     };
+    logs.push(Log {
+        from,
+        to: "resolved",
+        by,
+        at: on,
+        shape,
+    });
     (Resolution { reason, on, by }, logs)
 }
 
 fn investigate(rng: &mut Rng, detected: DateTime<Utc>, reference: DateTime<Utc>) -> Log {
     let at =
         detected + TimeDelta::seconds(rng.between(600, 2 * 86_400)).min((reference - detected) / 2);
+    investigating(rng, at)
+}
+
+/// An analyst moved the alert from active to investigating at `at`.
+fn investigating(rng: &mut Rng, at: DateTime<Utc>) -> Log {
     Log {
         from: "active",
         to: "investigating",

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::super::rng::Rng;
 use super::super::tables::{ANALYSTS, arm};
-use super::{Alert, J, Log, Resolution, any_shape, investigate, resolve};
+use super::{Alert, J, Log, any_shape, investigate, resolve};
 
 /// The first alert not yet special that matches, scanning from the 41st so that the first
 /// alert of each customer stays ordinary; it is marked special.
@@ -49,13 +49,7 @@ pub(super) fn add_quirks(alerts: &mut [Alert], rng: &mut Rng, reference: DateTim
              reach you. No action is required.",
         );
         if n == 4 {
-            let (resolution, logs) = resolve(rng, alert.detected, reference);
-            alert.status = "resolved";
-            alert.resolution = Some(Resolution {
-                reason: "ignore",
-                ..resolution
-            });
-            alert.logs = logs;
+            alert.resolve_as(rng, reference, "ignore");
         }
     }
 
@@ -225,13 +219,7 @@ pub(super) fn duplicates(
             0 => {}
             1 => {
                 copy.id = copy.id.to_uppercase();
-                let (resolution, logs) = resolve(rng, original.detected, reference);
-                copy.status = "resolved";
-                copy.resolution = Some(Resolution {
-                    reason: "fraud",
-                    ..resolution
-                });
-                copy.logs = logs;
+                copy.resolve_as(rng, reference, "fraud");
             }
             _ => {
                 copy.status = "investigating";

@@ -13,13 +13,15 @@ use testkit::{Action, FakeGraph, Fault, Options};
 
 use crate::support::graph::{recording_http, settings};
 
-fn options(alerts: usize, page_size: usize, faults: Vec<Fault>) -> Options {
-    Options {
+/// The fake with `alerts` alerts in pages of 100 and these faults.
+async fn fake(alerts: usize, faults: Vec<Fault>) -> FakeGraph {
+    FakeGraph::start(Options {
         alerts,
-        page_size,
+        page_size: 100,
         faults,
         ..Options::default()
-    }
+    })
+    .await
 }
 
 async fn collect(fake: &FakeGraph, request_timeout: Duration) -> Result<Collected, GraphError> {
@@ -42,12 +44,7 @@ async fn collect(fake: &FakeGraph, request_timeout: Duration) -> Result<Collecte
 
 #[tokio::test(flavor = "multi_thread")]
 async fn b6_a_reset_before_the_headers_retries_that_page() {
-    let fake = FakeGraph::start(options(
-        250,
-        100,
-        vec![Fault::new(1, 0, Action::ResetBeforeHeaders)],
-    ))
-    .await;
+    let fake = fake(250, vec![Fault::new(1, 0, Action::ResetBeforeHeaders)]).await;
     let collected = collect(&fake, Duration::from_secs(5)).await.unwrap();
     assert_eq!(collected.alerts.len(), 250);
     assert_eq!(collected.pages, 3);
@@ -56,12 +53,7 @@ async fn b6_a_reset_before_the_headers_retries_that_page() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn b6_b7_a_truncated_body_is_never_parsed_and_the_page_is_fetched_again() {
-    let fake = FakeGraph::start(options(
-        250,
-        100,
-        vec![Fault::new(2, 0, Action::TruncatedBody)],
-    ))
-    .await;
+    let fake = fake(250, vec![Fault::new(2, 0, Action::TruncatedBody)]).await;
     let collected = collect(&fake, Duration::from_secs(5)).await.unwrap();
     assert_eq!(collected.alerts.len(), 250, "no page lost or doubled");
     assert!(collected.set_aside.is_empty());
@@ -71,7 +63,7 @@ async fn b6_b7_a_truncated_body_is_never_parsed_and_the_page_is_fetched_again() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn b7_a_stalled_answer_times_out_and_is_retried() {
-    let fake = FakeGraph::start(options(150, 100, vec![Fault::new(0, 0, Action::Stall)])).await;
+    let fake = fake(150, vec![Fault::new(0, 0, Action::Stall)]).await;
     let collected = collect(&fake, Duration::from_millis(500)).await.unwrap();
     assert_eq!(collected.alerts.len(), 150);
     assert_eq!(collected.retries, 1);
@@ -90,7 +82,7 @@ async fn b13_a_server_sending_one_byte_per_second_hits_the_request_timeout() {
             )
         })
         .collect();
-    let fake = FakeGraph::start(options(150, 100, faults)).await;
+    let fake = fake(150, faults).await;
     let started = std::time::Instant::now();
     let err = collect(&fake, Duration::from_millis(300))
         .await
@@ -108,12 +100,7 @@ async fn b13_a_server_sending_one_byte_per_second_hits_the_request_timeout() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn b11_an_empty_page_with_a_next_link_is_followed() {
-    let fake = FakeGraph::start(options(
-        250,
-        100,
-        vec![Fault::new(1, 0, Action::EmptyPageWithNext)],
-    ))
-    .await;
+    let fake = fake(250, vec![Fault::new(1, 0, Action::EmptyPageWithNext)]).await;
     let collected = collect(&fake, Duration::from_secs(5)).await.unwrap();
     assert_eq!(collected.alerts.len(), 250);
     assert_eq!(collected.pages, 4);

@@ -14,7 +14,8 @@ use csp_alert_digest::retry::RetryPolicy;
 use csp_alert_digest::source::Collected;
 use csp_alert_digest::source::graph::{self, GraphError, Http};
 use serde_json::{Value, json};
-use wiremock::{MockServer, ResponseTemplate};
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 pub use crate::support::graph::{ALERTS, alert};
 use crate::support::graph::{mount_token, recording_http, settings, token_requests};
@@ -43,6 +44,13 @@ impl Harness {
         }
     }
 
+    /// A harness whose token endpoint issues [`TOKEN`].
+    pub async fn with_token() -> Self {
+        let h = Self::start().await;
+        h.token_ok().await;
+        h
+    }
+
     pub fn http(&self) -> Http {
         recording_http(&self.config, self.policy, &self.waits, 7)
     }
@@ -58,6 +66,38 @@ impl Harness {
     /// The token endpoint answers with a good token, `times` times at most.
     pub async fn token_ok(&self) {
         mount_token(&self.server, TENANT, TOKEN).await;
+    }
+
+    /// The first page (asked for with no skip token and no filter) answers `response`.
+    pub async fn first_page(&self, response: ResponseTemplate) {
+        page_request(None)
+            .respond_with(response)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The page behind `$skiptoken=token` answers `response`.
+    pub async fn page_at(&self, token: &str, response: ResponseTemplate) {
+        page_request(Some(token))
+            .respond_with(response)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Every request for the alerts collection answers `response`; `times` are expected.
+    pub async fn every_page(&self, response: ResponseTemplate, times: u64) {
+        Mock::given(method("GET"))
+            .and(path(ALERTS))
+            .respond_with(response)
+            .expect(times)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Two pages: alert `a`, then alert `b` behind `$skiptoken=2`.
+    pub async fn two_pages(&self) {
+        self.first_page(page(&["a"], Some(&self.link("2")))).await;
+        self.page_at("2", page(&["b"], None)).await;
     }
 
     /// A page link on this server.
@@ -84,6 +124,18 @@ impl Harness {
 /// The token endpoint's answer with [`TOKEN`], valid for `expires_in`.
 pub fn token_answer(expires_in: &Value) -> ResponseTemplate {
     crate::support::graph::token_answer(TOKEN, expires_in)
+}
+
+/// Requests for the alerts page behind `$skiptoken=token`, or for the first page (no skip token
+/// and no filter).
+pub fn page_request(skiptoken: Option<&str>) -> MockBuilder {
+    let request = Mock::given(method("GET")).and(path(ALERTS));
+    match skiptoken {
+        None => request
+            .and(query_param_is_missing("$skiptoken"))
+            .and(query_param_is_missing("$filter")),
+        Some(token) => request.and(query_param("$skiptoken", token)),
+    }
 }
 
 /// A page with these alert ids and an optional next link.

@@ -1,38 +1,30 @@
 //! Rows B8–B12, B14–B16, C1, C7 and P6: following nextLink to the end, safely.
 
 use serde_json::json;
-use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{ALERTS, Harness, ids, page};
+use crate::support::graph::refuse_server_filter;
 use csp_alert_digest::source::graph::GraphError;
 
-async fn first_page(h: &Harness, response: ResponseTemplate) {
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param_is_missing("$skiptoken"))
-        .and(query_param_is_missing("$filter"))
-        .respond_with(response)
-        .mount(&h.server)
+/// A server that must never be asked anything: where a redirect or a foreign link would lead.
+async fn never_asked() -> MockServer {
+    let elsewhere = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(page(&["stolen"], None))
+        .expect(0)
+        .mount(&elsewhere)
         .await;
-}
-
-async fn page_at(h: &Harness, token: &str, response: ResponseTemplate) {
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param("$skiptoken", token))
-        .respond_with(response)
-        .mount(&h.server)
-        .await;
+    elsewhere
 }
 
 #[tokio::test]
 async fn every_page_is_followed_to_the_end_and_counted() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    first_page(&h, page(&["a", "b"], Some(&h.link("2")))).await;
-    page_at(&h, "2", page(&["c"], Some(&h.link("3")))).await;
-    page_at(&h, "3", page(&["d"], None)).await;
+    let h = Harness::with_token().await;
+    h.first_page(page(&["a", "b"], Some(&h.link("2")))).await;
+    h.page_at("2", page(&["c"], Some(&h.link("3")))).await;
+    h.page_at("3", page(&["d"], None)).await;
     let collected = h.collect().await.unwrap();
     assert_eq!(ids(&collected), ["a", "b", "c", "d"]);
     assert_eq!(collected.pages, 3);
@@ -41,10 +33,9 @@ async fn every_page_is_followed_to_the_end_and_counted() {
 
 #[tokio::test]
 async fn b8_a_next_link_to_the_current_page_is_a_loop() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    first_page(&h, page(&["a"], Some(&h.link("2")))).await;
-    page_at(&h, "2", page(&["b"], Some(&h.link("2")))).await;
+    let h = Harness::with_token().await;
+    h.first_page(page(&["a"], Some(&h.link("2")))).await;
+    h.page_at("2", page(&["b"], Some(&h.link("2")))).await;
     let err = h.collect().await.unwrap_err();
     assert!(err.to_string().contains("paging loop"), "{err}");
     assert!(!err.is_permanent());
@@ -52,11 +43,10 @@ async fn b8_a_next_link_to_the_current_page_is_a_loop() {
 
 #[tokio::test]
 async fn b8_an_a_b_a_cycle_is_a_loop() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    first_page(&h, page(&["a"], Some(&h.link("A")))).await;
-    page_at(&h, "A", page(&["b"], Some(&h.link("B")))).await;
-    page_at(&h, "B", page(&["c"], Some(&h.link("A")))).await;
+    let h = Harness::with_token().await;
+    h.first_page(page(&["a"], Some(&h.link("A")))).await;
+    h.page_at("A", page(&["b"], Some(&h.link("B")))).await;
+    h.page_at("B", page(&["c"], Some(&h.link("A")))).await;
     let err = h.collect().await.unwrap_err();
     assert!(err.to_string().contains("paging loop"), "{err}");
     assert_eq!(h.page_requests().await.len(), 3);
@@ -64,13 +54,11 @@ async fn b8_an_a_b_a_cycle_is_a_loop() {
 
 #[tokio::test]
 async fn b8_more_pages_than_the_cap_fail_the_run() {
-    let mut h = Harness::start().await;
+    let mut h = Harness::with_token().await;
     h.config.max_pages = 3;
-    h.token_ok().await;
-    first_page(&h, page(&["a"], Some(&h.link("1")))).await;
+    h.first_page(page(&["a"], Some(&h.link("1")))).await;
     for n in 1..10 {
-        page_at(
-            &h,
+        h.page_at(
             &n.to_string(),
             page(&["x"], Some(&h.link(&(n + 1).to_string()))),
         )
@@ -84,16 +72,10 @@ async fn b8_more_pages_than_the_cap_fail_the_run() {
 
 #[tokio::test]
 async fn b9_a_next_link_to_another_host_is_refused_and_the_token_never_goes_there() {
-    let elsewhere = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(page(&["stolen"], None))
-        .expect(0)
-        .mount(&elsewhere)
-        .await;
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let elsewhere = never_asked().await;
+    let h = Harness::with_token().await;
     let foreign = format!("{}{ALERTS}?$skiptoken=2", elsewhere.uri());
-    first_page(&h, page(&["a"], Some(&foreign))).await;
+    h.first_page(page(&["a"], Some(&foreign))).await;
     let err = h.collect().await.unwrap_err();
     assert!(
         err.to_string().contains("refusing @odata.nextLink"),
@@ -103,14 +85,12 @@ async fn b9_a_next_link_to_another_host_is_refused_and_the_token_never_goes_ther
 
 #[tokio::test]
 async fn b9_a_next_link_with_another_scheme_or_user_info_is_refused() {
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let h = Harness::with_token().await;
     let uri = h.server.uri();
     let https = uri.replacen("http://", "https://", 1);
     let userinfo = uri.replacen("http://", "http://user:pass@", 1);
     for (token, bad) in [("s", https), ("u", userinfo)] {
-        let h2 = Harness::start().await;
-        h2.token_ok().await;
+        let h2 = Harness::with_token().await;
         let link = format!("{bad}{ALERTS}?$skiptoken={token}");
         let link = link.replace(&uri, &h2.server.uri());
         let link = if token == "s" {
@@ -118,7 +98,7 @@ async fn b9_a_next_link_with_another_scheme_or_user_info_is_refused() {
         } else {
             link
         };
-        first_page(&h2, page(&["a"], Some(&link))).await;
+        h2.first_page(page(&["a"], Some(&link))).await;
         let err = h2.collect().await.unwrap_err();
         assert!(
             err.to_string().contains("refusing @odata.nextLink"),
@@ -130,11 +110,10 @@ async fn b9_a_next_link_with_another_scheme_or_user_info_is_refused() {
 
 #[tokio::test]
 async fn b10_next_links_are_requested_verbatim() {
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let h = Harness::with_token().await;
     let token = format!("a%2Bb+c%3D%3D{}", "x".repeat(8 * 1024));
     let link = format!("{}{ALERTS}?$skiptoken={token}", h.server.uri());
-    first_page(&h, page(&["a"], Some(&link))).await;
+    h.first_page(page(&["a"], Some(&link))).await;
     Mock::given(method("GET"))
         .and(path(ALERTS))
         .and(query_param(
@@ -156,11 +135,9 @@ async fn b10_next_links_are_requested_verbatim() {
 
 #[tokio::test]
 async fn b11_an_empty_page_with_a_next_link_continues_and_a_null_link_ends() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    first_page(&h, page(&[], Some(&h.link("2")))).await;
-    page_at(
-        &h,
+    let h = Harness::with_token().await;
+    h.first_page(page(&[], Some(&h.link("2")))).await;
+    h.page_at(
         "2",
         ResponseTemplate::new(200).set_body_json(json!({
             "value": [super::alert("b")], "@odata.nextLink": null
@@ -174,12 +151,11 @@ async fn b11_an_empty_page_with_a_next_link_continues_and_a_null_link_ends() {
 
 #[tokio::test]
 async fn b12_a_page_above_the_size_cap_is_a_clear_error() {
-    let mut h = Harness::start().await;
+    let mut h = Harness::with_token().await;
     h.config.max_page_bytes = 10_000;
-    h.token_ok().await;
     let big: Vec<String> = (0..200).map(|i| format!("alert-{i:04}")).collect();
     let big: Vec<&str> = big.iter().map(String::as_str).collect();
-    first_page(&h, page(&big, None)).await;
+    h.first_page(page(&big, None)).await;
     let err = h.collect().await.unwrap_err();
     assert!(
         matches!(err, GraphError::TooLarge { limit: 10_000, .. }),
@@ -190,16 +166,9 @@ async fn b12_a_page_above_the_size_cap_is_a_clear_error() {
 
 #[tokio::test]
 async fn b14_a_redirect_is_not_followed() {
-    let elsewhere = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(page(&["stolen"], None))
-        .expect(0)
-        .mount(&elsewhere)
-        .await;
-    let h = Harness::start().await;
-    h.token_ok().await;
-    first_page(
-        &h,
+    let elsewhere = never_asked().await;
+    let h = Harness::with_token().await;
+    h.first_page(
         ResponseTemplate::new(302)
             .insert_header("Location", format!("{}{ALERTS}", elsewhere.uri())),
     )
@@ -210,17 +179,13 @@ async fn b14_a_redirect_is_not_followed() {
 
 #[tokio::test]
 async fn b15_an_html_page_is_an_error_with_a_short_excerpt() {
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let h = Harness::with_token().await;
     let html = format!(
         "<html><body>Proxy authentication required {}</body></html>",
         "x".repeat(50_000)
     );
-    first_page(
-        &h,
-        ResponseTemplate::new(200).set_body_raw(html, "text/html"),
-    )
-    .await;
+    h.first_page(ResponseTemplate::new(200).set_body_raw(html, "text/html"))
+        .await;
     let err = h.collect().await.unwrap_err().to_string();
     assert!(
         err.contains("expected JSON") && err.contains("Proxy authentication required"),
@@ -235,28 +200,18 @@ async fn b15_an_html_page_is_an_error_with_a_short_excerpt() {
 
 #[tokio::test]
 async fn b16_a_refused_server_filter_is_retried_once_without_it() {
-    let mut h = Harness::start().await;
+    let mut h = Harness::with_token().await;
     h.config.server_filter = true;
-    h.token_ok().await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param("$filter", "status ne 'resolved'"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(
-            json!({"error":{"code":"BadRequest","message":"Invalid filter clause"}}),
-        ))
-        .expect(1)
-        .mount(&h.server)
-        .await;
-    first_page(&h, page(&["a"], None)).await;
+    refuse_server_filter(&h.server).await;
+    h.first_page(page(&["a"], None)).await;
     let collected = h.collect().await.unwrap();
     assert_eq!(ids(&collected), ["a"]);
 }
 
 #[tokio::test]
 async fn b16_the_server_filter_is_sent_when_enabled() {
-    let mut h = Harness::start().await;
+    let mut h = Harness::with_token().await;
     h.config.server_filter = true;
-    h.token_ok().await;
     Mock::given(method("GET"))
         .and(path(ALERTS))
         .and(query_param("$filter", "status ne 'resolved'"))
@@ -269,11 +224,9 @@ async fn b16_the_server_filter_is_sent_when_enabled() {
 
 #[tokio::test]
 async fn c1_a_malformed_page_names_the_page_and_byte_offset() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    first_page(&h, page(&["a"], Some(&h.link("2")))).await;
-    page_at(
-        &h,
+    let h = Harness::with_token().await;
+    h.first_page(page(&["a"], Some(&h.link("2")))).await;
+    h.page_at(
         "2",
         ResponseTemplate::new(200)
             .set_body_raw("{\"value\": [ {\"id\": \"x\",, } ]}", "application/json"),
@@ -288,10 +241,10 @@ async fn c1_a_malformed_page_names_the_page_and_byte_offset() {
 
 #[tokio::test]
 async fn c7_the_same_alert_on_two_pages_is_collected_twice_and_counted_once_by_the_digest() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    first_page(&h, page(&["dup-1", "a"], Some(&h.link("2")))).await;
-    page_at(&h, "2", page(&["DUP-1"], None)).await;
+    let h = Harness::with_token().await;
+    h.first_page(page(&["dup-1", "a"], Some(&h.link("2"))))
+        .await;
+    h.page_at("2", page(&["DUP-1"], None)).await;
     let collected = h.collect().await.unwrap();
     assert_eq!(collected.alerts.len(), 3);
     let as_of = "2026-11-29T07:00:00Z".parse().unwrap();
@@ -310,12 +263,11 @@ async fn c7_the_same_alert_on_two_pages_is_collected_twice_and_counted_once_by_t
 
 #[tokio::test]
 async fn p6_page_3_of_5_failing_for_good_fails_the_whole_collection() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    first_page(&h, page(&["a"], Some(&h.link("2")))).await;
-    page_at(&h, "2", page(&["b"], Some(&h.link("3")))).await;
-    page_at(&h, "3", ResponseTemplate::new(500)).await;
-    page_at(&h, "4", page(&["d"], Some(&h.link("5")))).await;
+    let h = Harness::with_token().await;
+    h.first_page(page(&["a"], Some(&h.link("2")))).await;
+    h.page_at("2", page(&["b"], Some(&h.link("3")))).await;
+    h.page_at("3", ResponseTemplate::new(500)).await;
+    h.page_at("4", page(&["d"], Some(&h.link("5")))).await;
     let err = h.collect().await.unwrap_err();
     assert!(matches!(err, GraphError::Exhausted { .. }), "{err}");
     assert!(!err.is_permanent(), "a server error is transient: exit 3");

@@ -4,29 +4,22 @@
 use std::time::Duration;
 
 use serde_json::json;
-use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use super::{ALERTS, Harness, ids, page};
+use super::{ALERTS, Harness, ids, page, page_request};
 use csp_alert_digest::source::graph::GraphError;
 
 /// Answers `responses` in order to the first page, then the page itself.
 async fn first_page_after(h: &Harness, responses: Vec<ResponseTemplate>) {
     for response in responses {
-        Mock::given(method("GET"))
-            .and(path(ALERTS))
-            .and(query_param_is_missing("$skiptoken"))
+        page_request(None)
             .respond_with(response)
             .up_to_n_times(1)
             .mount(&h.server)
             .await;
     }
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param_is_missing("$skiptoken"))
-        .respond_with(page(&["a"], None))
-        .mount(&h.server)
-        .await;
+    h.first_page(page(&["a"], None)).await;
 }
 
 fn status(code: u16) -> ResponseTemplate {
@@ -35,8 +28,7 @@ fn status(code: u16) -> ResponseTemplate {
 
 #[tokio::test]
 async fn b1_429_with_retry_after_7_waits_7_seconds_then_succeeds() {
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let h = Harness::with_token().await;
     first_page_after(&h, vec![status(429).insert_header("Retry-After", "7")]).await;
     let collected = h.collect().await.unwrap();
     assert_eq!(ids(&collected), ["a"]);
@@ -46,8 +38,7 @@ async fn b1_429_with_retry_after_7_waits_7_seconds_then_succeeds() {
 
 #[tokio::test]
 async fn b2_retry_after_as_an_http_date_is_honoured() {
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let h = Harness::with_token().await;
     let at = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(42));
     first_page_after(
         &h,
@@ -65,8 +56,7 @@ async fn b2_retry_after_as_an_http_date_is_honoured() {
 
 #[tokio::test]
 async fn b2_retry_after_zero_missing_or_garbage_falls_back_to_backoff() {
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let h = Harness::with_token().await;
     first_page_after(
         &h,
         vec![
@@ -92,9 +82,8 @@ async fn b2_retry_after_zero_missing_or_garbage_falls_back_to_backoff() {
 
 #[tokio::test]
 async fn b2_a_retry_after_above_the_cap_fails_fast_with_a_clear_message() {
-    let mut h = Harness::start().await;
+    let mut h = Harness::with_token().await;
     h.config.max_retry_after = Duration::from_secs(60);
-    h.token_ok().await;
     first_page_after(&h, vec![status(429).insert_header("Retry-After", "3600")]).await;
     let err = h.collect().await.unwrap_err();
     assert!(matches!(err, GraphError::WaitTooLong { .. }), "{err}");
@@ -109,8 +98,7 @@ async fn b2_a_retry_after_above_the_cap_fails_fast_with_a_clear_message() {
 
 #[tokio::test]
 async fn b3_503_503_504_then_200_succeeds_after_three_retries() {
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let h = Harness::with_token().await;
     first_page_after(&h, vec![status(503), status(503), status(504)]).await;
     let collected = h.collect().await.unwrap();
     assert_eq!(ids(&collected), ["a"]);
@@ -121,14 +109,8 @@ async fn b3_503_503_504_then_200_succeeds_after_three_retries() {
 #[tokio::test]
 async fn b4_persistent_500_502_507_give_up_after_a_bounded_few_attempts() {
     for code in [500, 502, 507] {
-        let h = Harness::start().await;
-        h.token_ok().await;
-        Mock::given(method("GET"))
-            .and(path(ALERTS))
-            .respond_with(status(code))
-            .expect(3)
-            .mount(&h.server)
-            .await;
+        let h = Harness::with_token().await;
+        h.every_page(status(code), 3).await;
         let err = h.collect().await.unwrap_err();
         assert!(
             matches!(err, GraphError::Exhausted { attempts: 3, .. }),
@@ -140,14 +122,9 @@ async fn b4_persistent_500_502_507_give_up_after_a_bounded_few_attempts() {
 
 #[tokio::test]
 async fn p3_throttling_is_bounded_by_max_attempts() {
-    let mut h = Harness::start().await;
+    let mut h = Harness::with_token().await;
     h.config.max_attempts = 4;
-    h.token_ok().await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .respond_with(status(429).insert_header("Retry-After", "1"))
-        .expect(4)
-        .mount(&h.server)
+    h.every_page(status(429).insert_header("Retry-After", "1"), 4)
         .await;
     let err = h.collect().await.unwrap_err();
     assert!(
@@ -158,35 +135,17 @@ async fn p3_throttling_is_bounded_by_max_attempts() {
 
 #[tokio::test]
 async fn b5_an_expired_token_on_page_3_is_refreshed_once_and_the_same_page_requested_again() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param_is_missing("$skiptoken"))
-        .respond_with(page(&["a"], Some(&h.link("2"))))
-        .mount(&h.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param("$skiptoken", "2"))
-        .respond_with(page(&["b"], Some(&h.link("3"))))
-        .mount(&h.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param("$skiptoken", "3"))
+    let h = Harness::with_token().await;
+    h.first_page(page(&["a"], Some(&h.link("2")))).await;
+    h.page_at("2", page(&["b"], Some(&h.link("3")))).await;
+    page_request(Some("3"))
         .respond_with(status(401).set_body_json(json!({
             "error": {"code": "InvalidAuthenticationToken", "message": "Lifetime validation failed, the token is expired."}
         })))
         .up_to_n_times(1)
         .mount(&h.server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param("$skiptoken", "3"))
-        .respond_with(page(&["c"], None))
-        .mount(&h.server)
-        .await;
+    h.page_at("3", page(&["c"], None)).await;
     let collected = h.collect().await.unwrap();
     assert_eq!(ids(&collected), ["a", "b", "c"], "no page lost or doubled");
     assert_eq!(collected.pages, 3);
@@ -198,16 +157,10 @@ async fn b5_an_expired_token_on_page_3_is_refreshed_once_and_the_same_page_reque
 
 #[tokio::test]
 async fn b5_a_token_rejected_twice_is_a_permanent_error() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .respond_with(status(401).set_body_json(json!({
+    let h = Harness::with_token().await;
+    h.every_page(status(401).set_body_json(json!({
             "error": {"code": "InvalidAuthenticationToken", "message": "Access token validation failure."}
-        })))
-        .expect(2)
-        .mount(&h.server)
-        .await;
+        })), 2).await;
     let err = h.collect().await.unwrap_err();
     assert!(matches!(err, GraphError::Unauthorized { .. }), "{err}");
     assert!(err.is_permanent());
@@ -215,14 +168,9 @@ async fn b5_a_token_rejected_twice_is_a_permanent_error() {
 
 #[tokio::test]
 async fn b13_a_response_slower_than_the_request_timeout_is_retried_then_fails() {
-    let mut h = Harness::start().await;
+    let mut h = Harness::with_token().await;
     h.config.request_timeout = Duration::from_millis(200);
-    h.token_ok().await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .respond_with(page(&["a"], None).set_delay(Duration::from_secs(2)))
-        .expect(3)
-        .mount(&h.server)
+    h.every_page(page(&["a"], None).set_delay(Duration::from_secs(2)), 3)
         .await;
     let err = h.collect().await.unwrap_err();
     assert!(err.to_string().contains("timed out"), "{err}");
@@ -231,9 +179,8 @@ async fn b13_a_response_slower_than_the_request_timeout_is_retried_then_fails() 
 
 #[tokio::test]
 async fn p3_the_run_deadline_stops_a_collection_that_takes_too_long() {
-    let mut h = Harness::start().await;
+    let mut h = Harness::with_token().await;
     h.config.deadline = Duration::from_millis(300);
-    h.token_ok().await;
     Mock::given(method("GET"))
         .and(path(ALERTS))
         .respond_with(page(&["a"], None).set_delay(Duration::from_secs(3)))

@@ -1,45 +1,42 @@
 //! Rows A: getting and keeping an access token.
 
 use serde_json::json;
-use wiremock::matchers::{header, method, path, query_param_is_missing};
-use wiremock::{Match, Mock, ResponseTemplate};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Match, Mock, MockBuilder, ResponseTemplate};
 
 use super::{ALERTS, Harness, SECRET, TENANT, TOKEN, ids, page, token_answer};
 use csp_alert_digest::config::Credential;
 use csp_alert_digest::source::graph::GraphError;
 use secrecy::SecretString;
 
-fn token_path() -> String {
-    format!("/{TENANT}/oauth2/v2.0/token")
+/// Requests to the token endpoint.
+fn token_request() -> MockBuilder {
+    Mock::given(method("POST")).and(path(format!("/{TENANT}/oauth2/v2.0/token")))
 }
 
-async fn token_error(h: &Harness, status: u16, body: serde_json::Value) {
-    Mock::given(method("POST"))
-        .and(path(token_path()))
+/// The error a collection ends with when the token endpoint answers `status` with `body`, once.
+async fn token_refused(status: u16, body: serde_json::Value) -> (Harness, GraphError) {
+    let h = Harness::start().await;
+    token_request()
         .respond_with(ResponseTemplate::new(status).set_body_json(body))
         .expect(1)
         .mount(&h.server)
         .await;
+    let err = h.collect().await.unwrap_err();
+    (h, err)
 }
 
 async fn one_page(h: &Harness) {
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .respond_with(page(&["a"], None))
-        .mount(&h.server)
-        .await;
+    h.first_page(page(&["a"], None)).await;
 }
 
 #[tokio::test]
 async fn a1_wrong_secret_is_permanent_names_the_code_and_never_the_secret() {
-    let h = Harness::start().await;
-    token_error(
-        &h,
+    let (h, err) = token_refused(
         400,
         json!({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}),
     )
     .await;
-    let err = h.collect().await.unwrap_err();
     assert!(err.is_permanent(), "{err}");
     let message = err.to_string();
     assert!(
@@ -52,14 +49,11 @@ async fn a1_wrong_secret_is_permanent_names_the_code_and_never_the_secret() {
 
 #[tokio::test]
 async fn a2_an_expired_secret_gets_its_own_hint() {
-    let h = Harness::start().await;
-    token_error(
-        &h,
+    let (_, err) = token_refused(
         401,
         json!({"error":"invalid_client","error_description":"AADSTS7000222: The provided client secret keys are expired.","error_codes":[7000222]}),
     )
     .await;
-    let err = h.collect().await.unwrap_err();
     assert!(err.is_permanent());
     assert!(err.to_string().contains("expired"), "{err}");
 }
@@ -78,9 +72,7 @@ async fn a3_unknown_app_unauthorized_client_and_invalid_scope_are_permanent_with
         (json!({"error":"invalid_scope"}), "scope was refused"),
     ];
     for (body, hint) in cases {
-        let h = Harness::start().await;
-        token_error(&h, 400, body).await;
-        let err = h.collect().await.unwrap_err();
+        let (_, err) = token_refused(400, body).await;
         assert!(err.is_permanent(), "{err}");
         assert!(
             err.to_string().contains(hint),
@@ -92,8 +84,7 @@ async fn a3_unknown_app_unauthorized_client_and_invalid_scope_are_permanent_with
 #[tokio::test]
 async fn a4_token_endpoint_5xx_is_retried_then_succeeds() {
     let h = Harness::start().await;
-    Mock::given(method("POST"))
-        .and(path(token_path()))
+    token_request()
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .mount(&h.server)
@@ -109,8 +100,7 @@ async fn a4_token_endpoint_5xx_is_retried_then_succeeds() {
 #[tokio::test]
 async fn a4_a_token_endpoint_that_stays_down_fails_as_transient() {
     let h = Harness::start().await;
-    Mock::given(method("POST"))
-        .and(path(token_path()))
+    token_request()
         .respond_with(ResponseTemplate::new(500))
         .expect(3)
         .mount(&h.server)
@@ -126,23 +116,11 @@ async fn a4_a_token_endpoint_that_stays_down_fails_as_transient() {
 #[tokio::test]
 async fn a5_expires_in_as_a_string_is_accepted_and_one_token_serves_every_page() {
     let h = Harness::start().await;
-    Mock::given(method("POST"))
-        .and(path(token_path()))
+    token_request()
         .respond_with(token_answer(&json!("3599")))
         .mount(&h.server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param_is_missing("$skiptoken"))
-        .respond_with(page(&["a"], Some(&h.link("2"))))
-        .mount(&h.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(wiremock::matchers::query_param("$skiptoken", "2"))
-        .respond_with(page(&["b"], None))
-        .mount(&h.server)
-        .await;
+    h.two_pages().await;
     let collected = h.collect().await.unwrap();
     assert_eq!(ids(&collected), ["a", "b"]);
     assert_eq!(h.token_requests().await, 1);
@@ -152,23 +130,11 @@ async fn a5_expires_in_as_a_string_is_accepted_and_one_token_serves_every_page()
 async fn a5_a_zero_or_negative_lifetime_does_not_become_a_request_per_page() {
     for lifetime in [json!(0), json!(-5)] {
         let h = Harness::start().await;
-        Mock::given(method("POST"))
-            .and(path(token_path()))
+        token_request()
             .respond_with(token_answer(&lifetime))
             .mount(&h.server)
             .await;
-        Mock::given(method("GET"))
-            .and(path(ALERTS))
-            .and(query_param_is_missing("$skiptoken"))
-            .respond_with(page(&["a"], Some(&h.link("2"))))
-            .mount(&h.server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(ALERTS))
-            .and(wiremock::matchers::query_param("$skiptoken", "2"))
-            .respond_with(page(&["b"], None))
-            .mount(&h.server)
-            .await;
+        h.two_pages().await;
         h.collect().await.unwrap();
         assert_eq!(h.token_requests().await, 1);
     }
@@ -181,8 +147,7 @@ async fn a5_an_answer_without_a_token_or_in_html_is_an_error() {
         ResponseTemplate::new(200).set_body_raw("<html>Sign in</html>", "text/html"),
     ] {
         let h = Harness::start().await;
-        Mock::given(method("POST"))
-            .and(path(token_path()))
+        token_request()
             .respond_with(answer)
             .expect(1)
             .mount(&h.server)
@@ -235,8 +200,7 @@ async fn a7_secrets_with_reserved_and_non_ascii_characters_are_form_encoded() {
     let secret = "a&b=c+d%20e ü/ß~";
     let mut h = Harness::start().await;
     h.config.credential = Credential::Secret(SecretString::from(secret));
-    Mock::given(method("POST"))
-        .and(path(token_path()))
+    token_request()
         .and(FormField("client_secret", secret.to_owned()))
         .and(FormField("grant_type", "client_credentials".to_owned()))
         .and(FormField("scope", format!("{}/.default", h.server.uri())))
@@ -256,8 +220,7 @@ async fn a_federated_token_file_is_read_again_for_every_token_request() {
     let mut h = Harness::start().await;
     h.config.credential = Credential::FederatedTokenFile(file.clone());
     for jwt in ["jwt-one", "jwt-two"] {
-        Mock::given(method("POST"))
-            .and(path(token_path()))
+        token_request()
             .and(FormField("client_assertion", jwt.to_owned()))
             .and(FormField(
                 "client_assertion_type",
@@ -276,16 +239,14 @@ async fn a_federated_token_file_is_read_again_for_every_token_request() {
 
 #[tokio::test]
 async fn a6_forbidden_is_permanent_and_names_the_permission() {
-    let h = Harness::start().await;
-    h.token_ok().await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .respond_with(ResponseTemplate::new(403).set_body_json(
+    let h = Harness::with_token().await;
+    h.every_page(
+        ResponseTemplate::new(403).set_body_json(
             json!({"error":{"code":"Forbidden","message":"Insufficient privileges"}}),
-        ))
-        .expect(1)
-        .mount(&h.server)
-        .await;
+        ),
+        1,
+    )
+    .await;
     let err = h.collect().await.unwrap_err();
     assert!(err.is_permanent());
     let message = err.to_string();
@@ -297,8 +258,7 @@ async fn a6_forbidden_is_permanent_and_names_the_permission() {
 
 #[tokio::test]
 async fn requests_carry_the_bearer_token_and_ask_for_unknown_enum_members() {
-    let h = Harness::start().await;
-    h.token_ok().await;
+    let h = Harness::with_token().await;
     Mock::given(method("GET"))
         .and(path(ALERTS))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
