@@ -21,6 +21,17 @@ pub struct ConfigToml {
     sections: Vec<(String, Vec<(String, String)>)>,
 }
 
+/// `ConfigToml::digest(key, value)` and the like: [`ConfigToml::set`] in that section.
+macro_rules! section_setters {
+    ($($name:ident => $section:literal,)*) => {$(
+        #[doc = concat!("`key = value` in `[", $section, "]`.")]
+        #[must_use]
+        pub fn $name(self, key: &str, value: impl Toml) -> Self {
+            self.set($section, key, value)
+        }
+    )*};
+}
+
 impl ConfigToml {
     /// Alerts read from the file (or folder) `path`; see [`Self::base`] for the rest.
     pub fn file(path: &str) -> Self {
@@ -52,24 +63,11 @@ impl ConfigToml {
         .mail("to", ["secops@partner.example"])
     }
 
-    #[must_use]
-    pub fn digest(self, key: &str, value: impl Toml) -> Self {
-        self.set("digest", key, value)
-    }
-
-    #[must_use]
-    pub fn source(self, key: &str, value: impl Toml) -> Self {
-        self.set("source", key, value)
-    }
-
-    #[must_use]
-    pub fn names(self, key: &str, value: impl Toml) -> Self {
-        self.set("names", key, value)
-    }
-
-    #[must_use]
-    pub fn mail(self, key: &str, value: impl Toml) -> Self {
-        self.set("mail", key, value)
+    section_setters! {
+        digest => "digest",
+        source => "source",
+        names => "names",
+        mail => "mail",
     }
 
     /// A `[mail.smtp]` key; the first also sets `[mail] transport = "smtp"`.

@@ -40,6 +40,21 @@ async fn get(client: &reqwest::Client, url: &str, token: &str) -> reqwest::Respo
     client.get(url).bearer_auth(token).send().await.unwrap()
 }
 
+/// The fake with `alerts` alerts and these faults (the rest as by default), and a client.
+async fn start(alerts: usize, faults: Vec<Fault>) -> (FakeGraph, reqwest::Client) {
+    let options = Options {
+        alerts,
+        faults,
+        ..Options::default()
+    };
+    (FakeGraph::start(options).await, reqwest::Client::new())
+}
+
+/// `GET url` with the fake's token, read as JSON.
+async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    get(client, url, "fake-token").await.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn serves_1050_alerts_in_11_pages() {
     let options = Options {
@@ -152,12 +167,7 @@ async fn token_endpoint_checks_the_credential() {
 
 #[tokio::test]
 async fn alerts_need_the_bearer_token() {
-    let graph = FakeGraph::start(Options {
-        alerts: 10,
-        ..Options::default()
-    })
-    .await;
-    let client = reqwest::Client::new();
+    let (graph, client) = start(10, Vec::new()).await;
     let answer = client.get(graph.alerts_url()).send().await.unwrap();
     assert_eq!(answer.status(), 401);
     let error: Value = answer.json().await.unwrap();
@@ -167,29 +177,15 @@ async fn alerts_need_the_bearer_token() {
         get(&client, &graph.alerts_url(), "other").await.status(),
         401
     );
-    let page: Value = get(&client, &graph.alerts_url(), "fake-token")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(&client, &graph.alerts_url()).await;
     assert_eq!(page["value"].as_array().unwrap().len(), 10);
     assert!(page.get("@odata.nextLink").is_none());
 }
 
 #[tokio::test]
 async fn status_fault_is_served_once_then_the_page() {
-    let graph = FakeGraph::start(Options {
-        alerts: 250,
-        faults: vec![Fault::new(1, 0, Action::status(429, Some("7")))],
-        ..Options::default()
-    })
-    .await;
-    let client = reqwest::Client::new();
-    let first: Value = get(&client, &graph.alerts_url(), "fake-token")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (graph, client) = start(250, vec![Fault::new(1, 0, Action::status(429, Some("7")))]).await;
+    let first: Value = get_json(&client, &graph.alerts_url()).await;
     let next = first["@odata.nextLink"].as_str().unwrap();
     let throttled = get(&client, next, "fake-token").await;
     assert_eq!(throttled.status(), 429);
@@ -205,9 +201,9 @@ async fn status_fault_is_served_once_then_the_page() {
 
 #[tokio::test]
 async fn socket_faults() {
-    let graph = FakeGraph::start(Options {
-        alerts: 300,
-        faults: vec![
+    let (graph, client) = start(
+        300,
+        vec![
             Fault::new(0, 0, Action::ResetBeforeHeaders),
             Fault::new(0, 2, Action::TruncatedBody),
             Fault::new(0, 3, Action::Stall),
@@ -220,10 +216,8 @@ async fn socket_faults() {
                 },
             ),
         ],
-        ..Options::default()
-    })
+    )
     .await;
-    let client = reqwest::Client::new();
     let url = graph.alerts_url();
     let send = || client.get(&url).bearer_auth("fake-token").send();
 
@@ -254,9 +248,9 @@ async fn socket_faults() {
 
 #[tokio::test]
 async fn paging_faults() {
-    let graph = FakeGraph::start(Options {
-        alerts: 300,
-        faults: vec![
+    let (graph, client) = start(
+        300,
+        vec![
             Fault::new(0, 0, Action::EmptyPageWithNext),
             Fault::new(
                 1,
@@ -264,29 +258,19 @@ async fn paging_faults() {
                 Action::NextLink("http://127.0.0.1:9/elsewhere?a=%2B'".into()),
             ),
         ],
-        ..Options::default()
-    })
+    )
     .await;
-    let client = reqwest::Client::new();
     let expected = generate(300, 1, Options::default().reference);
 
-    let empty: Value = get(&client, &graph.alerts_url(), "fake-token")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let empty: Value = get_json(&client, &graph.alerts_url()).await;
     assert_eq!(empty["value"], json!([]));
     let next = empty["@odata.nextLink"].as_str().unwrap();
     assert_ne!(next, graph.alerts_url());
-    let real: Value = get(&client, next, "fake-token").await.json().await.unwrap();
+    let real: Value = get_json(&client, next).await;
     assert_eq!(real["value"].as_array().unwrap()[..], expected[..100]);
     assert_eq!(real["@odata.nextLink"], graph.page_url(1));
 
-    let odd: Value = get(&client, &graph.page_url(1), "fake-token")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let odd: Value = get_json(&client, &graph.page_url(1)).await;
     assert_eq!(
         odd["@odata.nextLink"],
         "http://127.0.0.1:9/elsewhere?a=%2B'"

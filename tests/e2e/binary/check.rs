@@ -118,11 +118,7 @@ async fn an_unreachable_smtp_server_fails_with_exit_3_and_a_fix() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_without_starttls_fails_the_smtp_probe_with_exit_2_before_any_login() {
     let graph = FakeGraph::start(Options::default()).await;
-    let smtp = FakeSmtp::start(Script {
-        extensions: vec!["AUTH PLAIN LOGIN".to_owned()],
-        ..Script::default()
-    })
-    .await;
+    let smtp = FakeSmtp::start(Script::extensions(&["AUTH PLAIN LOGIN"])).await;
     let config = config(&graph.base_url(), smtp.port(), "username = \"digest\"");
     let job = Job::new(&config.smtp("tls", "starttls").to_string(), "");
     let (output, stdout) = check(&job, &[]).await;

@@ -111,13 +111,10 @@ async fn one_message_per_recipient_exactly_as_written_and_a_rerun_sends_nothing(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn d4_550_for_one_of_three_recipients_fails_that_one_and_the_others_still_receive() {
-    let fake = FakeSmtp::start(Script {
-        rcpt: vec![(
-            "b@partner.example".to_owned(),
-            vec![Reply::Code(550, "5.1.1 no such user".to_owned())],
-        )],
-        ..Script::default()
-    })
+    let fake = FakeSmtp::start(Script::rcpt(
+        "b@partner.example",
+        [Reply::code(550, "5.1.1 no such user")],
+    ))
     .await;
     let job = job(&fake, &RECIPIENTS, "");
     let log = run(&job, 4).await;
@@ -137,13 +134,10 @@ async fn d4_550_for_one_of_three_recipients_fails_that_one_and_the_others_still_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn d3_451_at_rcpt_is_retried_within_the_run() {
-    let fake = FakeSmtp::start(Script {
-        rcpt: vec![(
-            "a@partner.example".to_owned(),
-            vec![Reply::Code(451, "4.3.0 try again".to_owned())],
-        )],
-        ..Script::default()
-    })
+    let fake = FakeSmtp::start(Script::rcpt(
+        "a@partner.example",
+        [Reply::code(451, "4.3.0 try again")],
+    ))
     .await;
     let job = job(&fake, &RECIPIENTS[..1], "attempts = 2");
     run(&job, 0).await;
@@ -153,8 +147,8 @@ async fn d3_451_at_rcpt_is_retried_within_the_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn d2_d3_transient_failures_that_last_are_left_pending_and_sent_by_the_next_run() {
     let fake = FakeSmtp::start(Script {
-        greeting: vec![Reply::Code(421, "4.3.2 busy".to_owned())],
-        end_of_data: vec![Reply::Code(452, "4.3.1 insufficient storage".to_owned())],
+        greeting: vec![Reply::code(421, "4.3.2 busy")],
+        end_of_data: vec![Reply::code(452, "4.3.1 insufficient storage")],
         ..Script::default()
     })
     .await;
@@ -168,10 +162,10 @@ async fn d2_d3_transient_failures_that_last_are_left_pending_and_sent_by_the_nex
 
 #[tokio::test(flavor = "multi_thread")]
 async fn d5_554_at_the_end_of_data_is_permanent_for_that_message() {
-    let fake = FakeSmtp::start(Script {
-        end_of_data: vec![Reply::Code(554, "5.7.1 message refused".to_owned())],
-        ..Script::default()
-    })
+    let fake = FakeSmtp::start(Script::end_of_data([Reply::code(
+        554,
+        "5.7.1 message refused",
+    )]))
     .await;
     let job = job(&fake, &RECIPIENTS[..1], "attempts = 3");
     run(&job, 4).await;
@@ -180,11 +174,7 @@ async fn d5_554_at_the_end_of_data_is_permanent_for_that_message() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn d6_p1_a_connection_lost_after_the_final_dot_is_resent_next_run_with_the_same_message_id() {
-    let fake = FakeSmtp::start(Script {
-        end_of_data: vec![Reply::HangUp],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeSmtp::start(Script::end_of_data([Reply::HangUp])).await;
     // attempts = 3: an unknown outcome is still not retried within the run
     let job = job(&fake, &RECIPIENTS[..1], "attempts = 3");
     run(&job, 3).await;
@@ -202,11 +192,7 @@ async fn d6_p1_a_connection_lost_after_the_final_dot_is_resent_next_run_with_the
 
 #[tokio::test(flavor = "multi_thread")]
 async fn d7_an_answer_to_data_slower_than_the_send_timeout_leaves_the_message_pending() {
-    let fake = FakeSmtp::start(Script {
-        end_of_data: vec![Reply::Stall],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeSmtp::start(Script::end_of_data([Reply::Stall])).await;
     let job = job(
         &fake,
         &RECIPIENTS[..1],
@@ -221,11 +207,7 @@ async fn d7_an_answer_to_data_slower_than_the_send_timeout_leaves_the_message_pe
 
 #[tokio::test(flavor = "multi_thread")]
 async fn d8_p9_no_starttls_while_required_stops_before_any_credential_is_sent() {
-    let fake = FakeSmtp::start(Script {
-        extensions: vec!["AUTH PLAIN LOGIN".to_owned(), "8BITMIME".to_owned()],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeSmtp::start(Script::extensions(&["AUTH PLAIN LOGIN", "8BITMIME"])).await;
     let config = config(fake.port(), &RECIPIENTS[..1], "")
         .smtp("tls", "starttls")
         .smtp("username", "digest")
@@ -270,16 +252,13 @@ async fn d12_three_of_five_sent_then_the_server_dies_and_the_rerun_sends_only_th
         "d@p.example",
         "e@p.example",
     ];
-    let fake = FakeSmtp::start(Script {
-        end_of_data: vec![
-            Reply::Code(250, "ok".to_owned()),
-            Reply::Code(250, "ok".to_owned()),
-            Reply::Code(250, "ok".to_owned()),
-            Reply::HangUp,
-            Reply::HangUp,
-        ],
-        ..Script::default()
-    })
+    let fake = FakeSmtp::start(Script::end_of_data([
+        Reply::code(250, "ok"),
+        Reply::code(250, "ok"),
+        Reply::code(250, "ok"),
+        Reply::HangUp,
+        Reply::HangUp,
+    ]))
     .await;
     let job = job(&fake, &five, "");
     run(&job, 3).await;
@@ -294,11 +273,7 @@ async fn d12_three_of_five_sent_then_the_server_dies_and_the_rerun_sends_only_th
 
 #[tokio::test(flavor = "multi_thread")]
 async fn f3_killed_after_writing_the_reports_and_before_sending_the_rerun_sends_exactly_once() {
-    let fake = FakeSmtp::start(Script {
-        greeting: vec![Reply::Hold(220, "fake.test ESMTP".to_owned())],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeSmtp::start(Script::greeting([Reply::hold(220, "fake.test ESMTP")])).await;
     let job = job(&fake, &RECIPIENTS, "");
     let mut child = spawn(&job);
     wait_until("the first connection", || fake.connections() >= 1).await;
@@ -318,11 +293,7 @@ async fn f3_killed_after_writing_the_reports_and_before_sending_the_rerun_sends_
 #[tokio::test(flavor = "multi_thread")]
 async fn f4_killed_between_the_servers_accept_and_the_ledger_write_costs_one_duplicate_with_the_same_id()
  {
-    let fake = FakeSmtp::start(Script {
-        end_of_data: vec![Reply::Hold(250, "queued".to_owned())],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeSmtp::start(Script::end_of_data([Reply::hold(250, "queued")])).await;
     let job = job(&fake, &RECIPIENTS[..1], "");
     let mut child = spawn(&job);
     assert!(fake.wait_for_data_end(1, Duration::from_secs(10)).await);
@@ -340,11 +311,7 @@ async fn f4_killed_between_the_servers_accept_and_the_ledger_write_costs_one_dup
 
 #[tokio::test(flavor = "multi_thread")]
 async fn p2_a_second_run_while_the_first_is_sending_exits_5_and_nothing_is_sent_twice() {
-    let fake = FakeSmtp::start(Script {
-        greeting: vec![Reply::Hold(220, "fake.test ESMTP".to_owned())],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeSmtp::start(Script::greeting([Reply::hold(220, "fake.test ESMTP")])).await;
     let job = job(&fake, &RECIPIENTS, "");
     let mut first = spawn(&job);
     wait_until("the first connection", || fake.connections() >= 1).await;
@@ -396,11 +363,7 @@ async fn d2_421_after_ehlo_or_after_mail_is_transient() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn f8_sigterm_during_a_backoff_wait_exits_3_promptly_and_the_rerun_sends_once() {
-    let fake = FakeSmtp::start(Script {
-        end_of_data: vec![Reply::code(451, "4.3.0 later")],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeSmtp::start(Script::end_of_data([Reply::code(451, "4.3.0 later")])).await;
     let job = job(&fake, &RECIPIENTS[..1], "attempts = 5");
     let mut child = spawn(&job);
     assert!(fake.wait_for_data_end(1, Duration::from_secs(10)).await);
@@ -449,11 +412,7 @@ async fn force_sends_the_digest_date_again_to_every_recipient() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_eml_stops_sending_and_keeps_the_delivery_pending() {
-    let fake = FakeSmtp::start(Script {
-        greeting: vec![Reply::code(421, "4.3.2 busy")],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeSmtp::start(Script::greeting([Reply::code(421, "4.3.2 busy")])).await;
     let job = job(&fake, &RECIPIENTS[..1], "");
     run(&job, 3).await;
     std::fs::remove_file(job.day("2026-11-29").join("mail/a@partner.example.eml")).unwrap();

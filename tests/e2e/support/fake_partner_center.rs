@@ -62,20 +62,19 @@ fn offset_of(token: &str) -> Option<usize> {
 /// Serves `customers` on `server`, requiring `Bearer <token>`.
 pub async fn mount(server: &MockServer, customers: Vec<FakeCustomer>, token: &str) {
     let customers = Arc::new(customers);
+    let endpoint = |answer| Endpoint {
+        customers: Arc::clone(&customers),
+        token: token.to_owned(),
+        answer,
+    };
     Mock::given(method("GET"))
         .and(path(CUSTOMERS))
-        .respond_with(Customers {
-            customers: Arc::clone(&customers),
-            token: token.to_owned(),
-        })
+        .respond_with(endpoint(listing))
         .mount(server)
         .await;
     Mock::given(method("GET"))
         .and(path_regex(r"^/v1/customers/[^/]+/relationships$"))
-        .respond_with(Relationships {
-            customers,
-            token: token.to_owned(),
-        })
+        .respond_with(endpoint(relationships))
         .mount(server)
         .await;
 }
@@ -122,109 +121,107 @@ fn unauthorized() -> ResponseTemplate {
     )
 }
 
-struct Customers {
+/// One of the fake's endpoints over the directory: `Bearer <token>` checked, then `answer`.
+struct Endpoint {
     customers: Arc<Vec<FakeCustomer>>,
     token: String,
+    answer: fn(&[FakeCustomer], &Request) -> ResponseTemplate,
 }
 
-impl Respond for Customers {
+impl Respond for Endpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        if !authorized(request, &self.token) {
-            return unauthorized();
+        if authorized(request, &self.token) {
+            (self.answer)(&self.customers, request)
+        } else {
+            unauthorized()
         }
-        let size = request
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "size")
-            .and_then(|(_, v)| v.parse::<usize>().ok())
-            .filter(|s| *s > 0)
-            .unwrap_or(40);
-        let offset = match request.headers.get(CONTINUATION) {
-            None => 0,
-            Some(value) => match value.to_str().ok().and_then(offset_of) {
-                Some(offset) if offset <= self.customers.len() => offset,
-                _ => {
-                    return answer(
-                        400,
-                        &json!({"code": 400, "description": "Invalid continuation token."}),
-                    );
-                }
-            },
-        };
-        let end = (offset + size).min(self.customers.len());
-        let items: Vec<Value> = self.customers[offset..end]
-            .iter()
-            .map(|c| {
-                json!({
-                    "id": c.tenant_id,
-                    "commerceId": format!("commerce-{}", c.tenant_id),
-                    "companyProfile": {
-                        "tenantId": c.tenant_id,
-                        "domain": c.domain,
-                        "companyName": c.name,
-                        "attributes": {"objectType": "CustomerCompanyProfile"}
-                    },
-                    "relationshipToPartner": if c.reseller.is_some() { "reseller" } else { "none" },
-                    "attributes": {"objectType": "Customer"}
-                })
+    }
+}
+
+/// `GET /v1/customers?size=N`: a page of the listing.
+fn listing(customers: &[FakeCustomer], request: &Request) -> ResponseTemplate {
+    let size = request
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "size")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(40);
+    let offset = match request.headers.get(CONTINUATION) {
+        None => 0,
+        Some(value) => match value.to_str().ok().and_then(offset_of) {
+            Some(offset) if offset <= customers.len() => offset,
+            _ => {
+                return answer(
+                    400,
+                    &json!({"code": 400, "description": "Invalid continuation token."}),
+                );
+            }
+        },
+    };
+    let end = (offset + size).min(customers.len());
+    let items: Vec<Value> = customers[offset..end]
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.tenant_id,
+                "commerceId": format!("commerce-{}", c.tenant_id),
+                "companyProfile": {
+                    "tenantId": c.tenant_id,
+                    "domain": c.domain,
+                    "companyName": c.name,
+                    "attributes": {"objectType": "CustomerCompanyProfile"}
+                },
+                "relationshipToPartner": if c.reseller.is_some() { "reseller" } else { "none" },
+                "attributes": {"objectType": "Customer"}
             })
-            .collect();
-        let mut body = json!({
-            "totalCount": items.len(),
-            "items": items,
-            "links": {"self": {"uri": format!("/v1/customers?size={size}"), "method": "GET", "headers": []}},
-            "attributes": {"objectType": "Collection"}
+        })
+        .collect();
+    let mut body = json!({
+        "totalCount": items.len(),
+        "items": items,
+        "links": {"self": {"uri": format!("/v1/customers?size={size}"), "method": "GET", "headers": []}},
+        "attributes": {"objectType": "Collection"}
+    });
+    if end < customers.len() {
+        body["links"]["next"] = json!({
+            "uri": format!("/v1/customers?size={size}&seekOperation=Next"),
+            "method": "GET",
+            "headers": [{"key": CONTINUATION, "value": continuation(end)}]
         });
-        if end < self.customers.len() {
-            body["links"]["next"] = json!({
-                "uri": format!("/v1/customers?size={size}&seekOperation=Next"),
-                "method": "GET",
-                "headers": [{"key": CONTINUATION, "value": continuation(end)}]
-            });
-        }
-        answer(200, &body)
     }
+    answer(200, &body)
 }
 
-struct Relationships {
-    customers: Arc<Vec<FakeCustomer>>,
-    token: String,
-}
-
-impl Respond for Relationships {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        if !authorized(request, &self.token) {
-            return unauthorized();
-        }
-        let id = request
-            .url
-            .path_segments()
-            .and_then(|mut s| s.nth(2))
-            .unwrap_or_default()
-            .to_owned();
-        let Some(customer) = self
-            .customers
-            .iter()
-            .find(|c| c.tenant_id.eq_ignore_ascii_case(&id))
-        else {
-            return answer(
-                404,
-                &json!({"code": 600_008, "description": "The requested resource could not be found."}),
-            );
-        };
-        let items: Vec<Value> = customer
-            .reseller
-            .iter()
-            .map(|(id, name)| {
-                json!({
-                    "id": id, "name": name, "relationshipType": "IsIndirectCloudSolutionProviderOf",
-                    "mpnId": "1234567", "attributes": {"objectType": "PartnerRelationship"}
-                })
+/// `GET /v1/customers/{id}/relationships`: the customer's indirect reseller, if any.
+fn relationships(customers: &[FakeCustomer], request: &Request) -> ResponseTemplate {
+    let id = request
+        .url
+        .path_segments()
+        .and_then(|mut s| s.nth(2))
+        .unwrap_or_default()
+        .to_owned();
+    let Some(customer) = customers
+        .iter()
+        .find(|c| c.tenant_id.eq_ignore_ascii_case(&id))
+    else {
+        return answer(
+            404,
+            &json!({"code": 600_008, "description": "The requested resource could not be found."}),
+        );
+    };
+    let items: Vec<Value> = customer
+        .reseller
+        .iter()
+        .map(|(id, name)| {
+            json!({
+                "id": id, "name": name, "relationshipType": "IsIndirectCloudSolutionProviderOf",
+                "mpnId": "1234567", "attributes": {"objectType": "PartnerRelationship"}
             })
-            .collect();
-        answer(
-            200,
-            &json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}),
-        )
-    }
+        })
+        .collect();
+    answer(
+        200,
+        &json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}),
+    )
 }

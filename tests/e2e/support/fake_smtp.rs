@@ -113,6 +113,40 @@ pub struct Script {
     pub end_of_data: Vec<Reply>,
 }
 
+impl Script {
+    /// The default script, but with these first answers to the end of the content.
+    pub fn end_of_data(replies: impl IntoIterator<Item = Reply>) -> Self {
+        Self {
+            end_of_data: replies.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// The default script, but with these first greetings.
+    pub fn greeting(replies: impl IntoIterator<Item = Reply>) -> Self {
+        Self {
+            greeting: replies.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// The default script, but with these first answers to `RCPT TO` for `address`.
+    pub fn rcpt(address: &str, replies: impl IntoIterator<Item = Reply>) -> Self {
+        Self {
+            rcpt: vec![(address.to_owned(), replies.into_iter().collect())],
+            ..Self::default()
+        }
+    }
+
+    /// The default script, but advertising only these extensions.
+    pub fn extensions(extensions: &[&str]) -> Self {
+        Self {
+            extensions: extensions.iter().map(|e| (*e).to_owned()).collect(),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for Script {
     /// No scripted replies; the extensions `PIPELINING`, `8BITMIME`, `SMTPUTF8`, `SIZE 10485760`.
     fn default() -> Self {
@@ -757,13 +791,10 @@ mod self_tests {
 
     #[tokio::test]
     async fn rcpt_550_is_permanent_for_that_recipient_only() {
-        let smtp = FakeSmtp::start(Script {
-            rcpt: vec![(
-                "Gone@Partner.example".to_owned(),
-                vec![Reply::code(550, "5.1.1 No such user")],
-            )],
-            ..Script::default()
-        })
+        let smtp = FakeSmtp::start(Script::rcpt(
+            "Gone@Partner.example",
+            [Reply::code(550, "5.1.1 No such user")],
+        ))
         .await;
         let client = client(&smtp);
         let error = client
@@ -780,10 +811,10 @@ mod self_tests {
 
     #[tokio::test]
     async fn end_of_data_451_is_transient() {
-        let smtp = FakeSmtp::start(Script {
-            end_of_data: vec![Reply::code(451, "4.3.0 Try again later")],
-            ..Script::default()
-        })
+        let smtp = FakeSmtp::start(Script::end_of_data([Reply::code(
+            451,
+            "4.3.0 Try again later",
+        )]))
         .await;
         let client = client(&smtp);
         let error = client
@@ -803,11 +834,7 @@ mod self_tests {
 
     #[tokio::test]
     async fn hang_up_after_data_is_neither_permanent_nor_transient() {
-        let smtp = FakeSmtp::start(Script {
-            end_of_data: vec![Reply::HangUp],
-            ..Script::default()
-        })
-        .await;
+        let smtp = FakeSmtp::start(Script::end_of_data([Reply::HangUp])).await;
         let error = client(&smtp)
             .send_raw(&envelope(FROM, TO), b"lost")
             .await
@@ -837,11 +864,7 @@ mod self_tests {
 
     #[tokio::test]
     async fn hold_waits_for_release() {
-        let smtp = FakeSmtp::start(Script {
-            end_of_data: vec![Reply::hold(250, "2.0.0 OK: held")],
-            ..Script::default()
-        })
-        .await;
+        let smtp = FakeSmtp::start(Script::end_of_data([Reply::hold(250, "2.0.0 OK: held")])).await;
         let client = client(&smtp);
         let sending =
             tokio::spawn(async move { client.send_raw(&envelope(FROM, TO), b"held").await });
@@ -883,11 +906,7 @@ mod self_tests {
         );
 
         // Advertised, LOGIN: the prompts and both base64 lines are answered and recorded.
-        let smtp = FakeSmtp::start(Script {
-            extensions: vec!["AUTH PLAIN LOGIN".to_owned()],
-            ..Script::default()
-        })
-        .await;
+        let smtp = FakeSmtp::start(Script::extensions(&["AUTH PLAIN LOGIN"])).await;
         let client = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
             .port(smtp.port())
             .tls(Tls::None)
@@ -903,11 +922,7 @@ mod self_tests {
 
     #[tokio::test]
     async fn starttls_is_refused() {
-        let smtp = FakeSmtp::start(Script {
-            extensions: vec!["STARTTLS".to_owned(), "AUTH PLAIN LOGIN".to_owned()],
-            ..Script::default()
-        })
-        .await;
+        let smtp = FakeSmtp::start(Script::extensions(&["STARTTLS", "AUTH PLAIN LOGIN"])).await;
         let client = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
             .port(smtp.port())
             .tls(Tls::Required(
@@ -927,11 +942,7 @@ mod self_tests {
 
     #[tokio::test]
     async fn scripted_greeting_and_sequence_errors() {
-        let smtp = FakeSmtp::start(Script {
-            greeting: vec![Reply::code(421, "4.3.2 Not now")],
-            ..Script::default()
-        })
-        .await;
+        let smtp = FakeSmtp::start(Script::greeting([Reply::code(421, "4.3.2 Not now")])).await;
         let client = client(&smtp);
         let error = client
             .send_raw(&envelope(FROM, TO), b"x")

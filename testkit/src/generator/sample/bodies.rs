@@ -29,6 +29,11 @@ impl Place<'_> {
         arm(self.sub, self.group, path)
     }
 
+    /// The one resource at `path`, of `resource_type`.
+    fn one(&self, path: &str, resource_type: &'static str) -> Vec<(String, &'static str)> {
+        vec![(self.arm(path), resource_type)]
+    }
+
     /// One resource of `resource_type` per region, named `{prefix}-{workload}-{region}`.
     fn in_each(
         &self,
@@ -149,10 +154,10 @@ fn crypto_mining(rng: &mut Rng, place: &Place) -> Body {
              infrastructure. If this is not expected, stop the resource and rotate the \
              credentials that created it."
         ),
-        resources: vec![(
-            place.arm(&format!("Microsoft.Compute/virtualMachines/{vm}")),
+        resources: place.one(
+            &format!("Microsoft.Compute/virtualMachines/{vm}"),
             "Microsoft.Compute/virtualMachines",
-        )],
+        ),
         details: vec![
             ("ProcessName", miner.to_owned()),
             ("CpuUtilization", format!("{cpu}%")),
@@ -177,7 +182,7 @@ fn usage(rng: &mut Rng, place: &Place) -> Body {
         Vec::new()
     } else {
         let path = format!("Microsoft.Compute/virtualMachines/{}", vm_name(rng));
-        vec![(place.arm(&path), "AzureResource")]
+        place.one(&path, "AzureResource")
     };
     let region = place.region;
     Body {
@@ -296,10 +301,7 @@ fn consumption(rng: &mut Rng, place: &Place) -> Body {
              against a 30-day baseline of {baseline} cores."
         ),
         resources: if rng.percent(60) {
-            vec![(
-                place.arm(&path),
-                "Microsoft.Compute/virtualMachineScaleSets",
-            )]
+            place.one(&path, "Microsoft.Compute/virtualMachineScaleSets")
         } else {
             Vec::new()
         },
@@ -345,10 +347,10 @@ fn batch(rng: &mut Rng, place: &Place) -> Body {
             "An Azure Batch pool with {nodes} dedicated {size} nodes was created in account \
              {account}, far above this subscription's usual pattern."
         ),
-        resources: vec![(
-            place.arm(&format!("Microsoft.Batch/batchAccounts/{account}")),
+        resources: place.one(
+            &format!("Microsoft.Batch/batchAccounts/{account}"),
             "Microsoft.Batch/batchAccounts",
-        )],
+        ),
         details: vec![
             ("PoolVmSize", size.to_owned()),
             ("DedicatedNodes", nodes.to_string()),
@@ -375,10 +377,7 @@ fn container_instances(rng: &mut Rng, place: &Place) -> Body {
             "{groups} container groups were created in {region} within an hour from the image \
              {image}; this subscription usually runs fewer than five."
         ),
-        resources: vec![(
-            place.arm(&path),
-            "Microsoft.ContainerInstance/containerGroups",
-        )],
+        resources: place.one(&path, "Microsoft.ContainerInstance/containerGroups"),
         details: vec![
             ("ContainerImage", image.to_owned()),
             ("ContainerGroupCount", groups.to_string()),
@@ -399,10 +398,10 @@ fn machine_learning(rng: &mut Rng, place: &Place) -> Body {
             "An Azure Machine Learning compute cluster of {nodes} {size} nodes was created in \
              workspace {workspace}, far above this subscription's usual pattern."
         ),
-        resources: vec![(
-            place.arm(&path),
+        resources: place.one(
+            &path,
             "Microsoft.MachineLearningServices/workspaces/computes",
-        )],
+        ),
         details: vec![
             ("ComputeSku", size.to_owned()),
             ("NodeCount", nodes.to_string()),
