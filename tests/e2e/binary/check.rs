@@ -20,6 +20,11 @@ fn config(graph: &str, smtp_port: u16, smtp_extra: &str) -> ConfigToml {
         .lines("mail.smtp", smtp_extra)
 }
 
+/// A job whose Graph and SMTP server are nowhere: for `check --offline`.
+fn offline_job() -> Job {
+    Job::new(&config("http://127.0.0.1:9", 9, "").to_string(), "")
+}
+
 /// Runs `check` (beside the fakes) with the Graph secret and an SMTP password in the
 /// environment; returns its output and stdout.
 async fn check(job: &Job, extra: &[&str]) -> (Output, String) {
@@ -134,7 +139,7 @@ async fn a_server_without_starttls_fails_the_smtp_probe_with_exit_2_before_any_l
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unusable_state_and_output_folders_fail_with_exit_2() {
-    let job = Job::new(&config("http://127.0.0.1:9", 9, "").to_string(), "");
+    let job = offline_job();
     std::fs::write(job.path().join("state"), "a file, not a folder").unwrap();
     std::fs::write(job.path().join("out"), "a file, not a folder").unwrap();
     let (output, stdout) = check(&job, &["--offline"]).await;
@@ -145,7 +150,7 @@ async fn unusable_state_and_output_folders_fail_with_exit_2() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn offline_checks_the_config_and_folders_only() {
-    let job = Job::new(&config("http://127.0.0.1:9", 9, "").to_string(), "");
+    let job = offline_job();
     let (output, stdout) = check(&job, &["--offline"]).await;
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(line(&stdout, "graph").contains("skipped"), "{stdout}");

@@ -33,8 +33,14 @@ async fn server_with(alerts: ResponseTemplate) -> MockServer {
     server
 }
 
-fn run(job: &Job, env: &[(&str, &str)]) -> std::process::Output {
-    job.run_with(&[], env)
+/// Runs the job with [`SECRET`] (and `env`) in its environment and asserts it exits with
+/// `code`; returns its log.
+fn run(job: &Job, env: &[(&str, &str)], code: i32) -> String {
+    let env = [&[("CSP_DIGEST_CLIENT_SECRET", SECRET)], env].concat();
+    let output = job.run_with(&[], &env);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(code), "{log}");
+    log
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -44,9 +50,7 @@ async fn a_graph_source_collects_and_reports_pages_retries_and_bytes() {
     })))
     .await;
     let job = Job::new(&graph_config(&server.uri(), ""), "");
-    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
-    let log = stderr(&output);
-    assert!(output.status.success(), "{log}");
+    let log = run(&job, &[], 0);
     for field in ["pages=1", "retries=0", "read=2", "in_window=2", "bytes="] {
         assert!(log.contains(field), "{field} in {log}");
     }
@@ -57,9 +61,7 @@ async fn a_graph_source_collects_and_reports_pages_retries_and_bytes() {
 async fn a6_forbidden_exits_2_naming_the_permission_and_writes_nothing() {
     let server = server_with(ResponseTemplate::new(403)).await;
     let job = Job::new(&graph_config(&server.uri(), ""), "");
-    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{log}");
+    let log = run(&job, &[], 2);
     assert!(log.contains("PartnerSecurity.Read.All"), "{log}");
     assert!(
         !job.path().join("out").exists(),
@@ -71,9 +73,7 @@ async fn a6_forbidden_exits_2_naming_the_permission_and_writes_nothing() {
 async fn a_service_that_stays_unavailable_exits_3() {
     let server = server_with(ResponseTemplate::new(503).insert_header("Retry-After", "0")).await;
     let job = Job::new(&graph_config(&server.uri(), "max_attempts = 3"), "");
-    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(3), "{log}");
+    let log = run(&job, &[], 3);
     assert!(log.contains("gave up after 3 attempts"), "{log}");
     assert_eq!(
         log.matches("retrying").count(),
@@ -95,15 +95,7 @@ async fn a1_a_rejected_secret_exits_2_without_echoing_it() {
         .mount(&server)
         .await;
     let job = Job::new(&graph_config(&server.uri(), ""), "");
-    let output = run(
-        &job,
-        &[
-            ("CSP_DIGEST_CLIENT_SECRET", SECRET),
-            ("CSP_DIGEST_LOG", "trace"),
-        ],
-    );
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{log}");
+    let log = run(&job, &[("CSP_DIGEST_LOG", "trace")], 2);
     assert!(log.contains("AADSTS7000215"), "{log}");
     assert_eq!(leaks(log.as_bytes(), SECRET), Vec::<&str>::new());
 }
@@ -148,7 +140,7 @@ fn graph_config_errors_name_the_key() {
         } else {
             &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]
         };
-        let output = run(&job, env);
+        let output = job.run_with(&[], env);
         let log = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{log}");
         for needle in expected {
@@ -177,7 +169,7 @@ async fn the_client_secret_file_is_read_with_its_trailing_newline_dropped() {
         "",
     );
     std::fs::write(job.path().join("secret.txt"), "from-file\n").unwrap();
-    let output = run(&job, &[]);
+    let output = job.run_with(&[], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let requests = server.received_requests().await.unwrap();
     let token_request = requests
@@ -198,9 +190,7 @@ async fn the_first_page_asked_for_ahead_is_the_one_used_and_a_rerun_collects_not
     let server =
         server_with(ResponseTemplate::new(200).set_body_json(json!({"value": [alert("a")]}))).await;
     let job = Job::new(&graph_config(&server.uri(), ""), "");
-    let env = [("CSP_DIGEST_CLIENT_SECRET", SECRET)];
-    let output = run(&job, &env);
-    assert!(output.status.success(), "{}", stderr(&output));
+    run(&job, &[], 0);
     let count = |requests: &[wiremock::Request], verb: &str| {
         requests
             .iter()
@@ -216,9 +206,7 @@ async fn the_first_page_asked_for_ahead_is_the_one_used_and_a_rerun_collects_not
 
     // The day's digest is prepared: a rerun collects nothing (the first page may have been
     // asked for ahead; it is thrown away).
-    let again = run(&job, &env);
-    let log = stderr(&again);
-    assert_eq!(again.status.code(), Some(0), "{log}");
+    let log = run(&job, &[], 0);
     assert!(log.contains("already prepared"), "{log}");
     assert!(!log.contains("collected from Microsoft Graph"), "{log}");
     let requests = server.received_requests().await.unwrap();
@@ -238,9 +226,7 @@ async fn a_server_filter_refused_on_the_page_asked_for_ahead_is_dropped_for_the_
         .mount(&server)
         .await;
     let job = Job::new(&graph_config(&server.uri(), "server_filter = true"), "");
-    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
-    let log = stderr(&output);
-    assert!(output.status.success(), "{log}");
+    let log = run(&job, &[], 0);
     assert!(log.contains("refused the server-side filter"), "{log}");
     assert!(log.contains("read=1"), "{log}");
 }
@@ -251,8 +237,7 @@ async fn a_run_turned_away_by_the_lock_asks_the_service_for_nothing() {
         server_with(ResponseTemplate::new(200).set_body_json(json!({"value": [alert("a")]}))).await;
     let job = Job::new(&graph_config(&server.uri(), ""), "");
     let held = csp_alert_digest::deliver::State::open(&job.path().join("state")).unwrap();
-    let output = run(&job, &[("CSP_DIGEST_CLIENT_SECRET", SECRET)]);
-    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    run(&job, &[], 5);
     drop(held);
     assert!(server.received_requests().await.unwrap().is_empty());
 }

@@ -192,18 +192,20 @@ fn hostile_strings_are_shown_as_text_not_dropped() {
 /// Only the template's elements and attributes; only the fixed link; data shown as text.
 fn assert_html_is_the_templates(html: &str) {
     let markup = tokenize(html);
-    let foreign: Vec<&String> = markup
-        .elements
-        .iter()
-        .filter(|e| !TEMPLATE_ELEMENTS.contains(&e.as_str()))
-        .collect();
-    assert!(foreign.is_empty(), "elements from data: {foreign:?}");
-    let foreign: Vec<&String> = markup
-        .attributes
-        .iter()
-        .filter(|a| !TEMPLATE_ATTRIBUTES.contains(&a.as_str()))
-        .collect();
-    assert!(foreign.is_empty(), "attributes from data: {foreign:?}");
+    let foreign = |found: &BTreeSet<String>, template: &[&str]| -> Vec<String> {
+        found
+            .iter()
+            .filter(|name| !template.contains(&name.as_str()))
+            .cloned()
+            .collect()
+    };
+    let elements = foreign(&markup.elements, TEMPLATE_ELEMENTS);
+    assert!(elements.is_empty(), "elements from data: {elements:?}");
+    let attributes = foreign(&markup.attributes, TEMPLATE_ATTRIBUTES);
+    assert!(
+        attributes.is_empty(),
+        "attributes from data: {attributes:?}"
+    );
     assert_eq!(markup.hrefs, [PORTAL_URL], "links are fixed URLs only");
     assert_eq!(
         markup.comments,

@@ -5,12 +5,12 @@
 use std::collections::{HashMap, HashSet};
 
 use mail_parser::MessageParser;
-use serde_json::{Value, json};
+use serde_json::Value;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::fake_partner_center::{
-    self, FakeCustomer, answer, listing_calls, relationship_calls,
+    self, FakeCustomer, error, listing_calls, relationship_calls, relationships_request,
 };
 use crate::support::graph::ALERTS;
 use crate::support::{BASE_CONFIG, Job, probe_line, quirks_page, read_csv, stderr, stdout};
@@ -46,6 +46,14 @@ async fn mount_graph(server: &MockServer, alerts: &Value) {
         .await;
 }
 
+/// Graph serving the quirks page and Partner Center knowing [`directory`], on one server.
+async fn graph_and_partner_center() -> MockServer {
+    let server = MockServer::start().await;
+    mount_graph(&server, &quirks()).await;
+    fake_partner_center::mount(&server, directory(), TOKEN).await;
+    server
+}
+
 fn quirks() -> Value {
     serde_json::from_str(&quirks_page()).unwrap()
 }
@@ -75,12 +83,8 @@ fn column(job: &Job, file: &str, column: &str) -> Vec<String> {
 async fn a_refused_reseller_lookup_is_a_warning_and_the_digest_is_still_sent() {
     let server = MockServer::start().await;
     mount_graph(&server, &quirks()).await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"/relationships$"))
-        .respond_with(answer(
-            403,
-            &json!({"code": 403, "description": "Forbidden"}),
-        ))
+    relationships_request()
+        .respond_with(error(403, "Forbidden"))
         .mount(&server)
         .await;
     fake_partner_center::mount(&server, directory(), TOKEN).await;
@@ -128,9 +132,7 @@ async fn a_refused_reseller_lookup_is_a_warning_and_the_digest_is_still_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn through_a_partner_center_outage_names_come_from_the_cache_and_without_one_ids_are_shown() {
-    let server = MockServer::start().await;
-    mount_graph(&server, &quirks()).await;
-    fake_partner_center::mount(&server, directory(), TOKEN).await;
+    let server = graph_and_partner_center().await;
     let warm = Job::new(&config(&server.uri(), ""), "");
     let output = run(&warm, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -457,9 +459,7 @@ async fn a_thousand_customers_are_all_named_from_one_paged_listing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_probes_the_names_file_and_partner_center() {
-    let server = MockServer::start().await;
-    mount_graph(&server, &quirks()).await;
-    fake_partner_center::mount(&server, directory(), TOKEN).await;
+    let server = graph_and_partner_center().await;
     let job = Job::new(&config(&server.uri(), "file = \"names.csv\""), "");
     std::fs::write(
         job.path().join("names.csv"),
@@ -490,10 +490,7 @@ async fn check_probes_the_names_file_and_partner_center() {
     server.reset().await;
     mount_graph(&server, &quirks()).await;
     Mock::given(path_regex("^/v1/"))
-        .respond_with(answer(
-            403,
-            &json!({"code": 403, "description": "Forbidden"}),
-        ))
+        .respond_with(error(403, "Forbidden"))
         .mount(&server)
         .await;
     let (code, line) = check(&job);

@@ -53,6 +53,23 @@ fn resolve(job: &Job, args: &[&str], env: &[(&str, &str)]) -> std::process::Outp
         .unwrap()
 }
 
+/// A job reading alert `a1` (with `status` and `reason`) from its Graph server, where a `PATCH`
+/// of it answers `patch` and is expected `times` times.
+async fn a1_job(status: &str, reason: Option<&str>, patch: u16, times: u64) -> (MockServer, Job) {
+    let server = server(&[("a1", status, reason)]).await;
+    patch_answers(&server, "a1", patch, times).await;
+    let job = Job::new(&config(&server.uri()), "");
+    (server, job)
+}
+
+/// Runs `resolve` and asserts it exits with `code`; returns what it printed.
+fn resolve_exits(job: &Job, args: &[&str], code: i32) -> String {
+    let output = resolve(job, args, &[]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(code), "{out}{}", stderr(&output));
+    out
+}
+
 fn resolutions(job: &Job) -> Vec<Resolution> {
     let ledger = Ledger::open(&job.path().join("state")).unwrap();
     ledger
@@ -62,9 +79,7 @@ fn resolutions(job: &Job) -> Vec<Resolution> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn resolving_one_alert_prints_it_and_records_who_asked_and_the_answer() {
-    let server = server(&[("a1", "active", None)]).await;
-    patch_answers(&server, "a1", 200, 1).await;
-    let job = Job::new(&config(&server.uri()), "");
+    let (_server, job) = a1_job("active", None, 200, 1).await;
     let output = resolve(
         &job,
         &[
@@ -148,12 +163,8 @@ async fn the_machine_user_is_the_actor_by_default() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_already_resolved_alert_is_refused_with_exit_2_and_a_hint_to_force() {
-    let server = server(&[("a1", "resolved", Some("legitimate"))]).await;
-    patch_answers(&server, "a1", 200, 0).await;
-    let job = Job::new(&config(&server.uri()), "");
-    let output = resolve(&job, &["--id", "a1", "--reason", "fraud"], &[]);
-    let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(2), "{out}{}", stderr(&output));
+    let (_server, job) = a1_job("resolved", Some("legitimate"), 200, 0).await;
+    let out = resolve_exits(&job, &["--id", "a1", "--reason", "fraud"], 2);
     assert!(
         out.starts_with(
             "refused   --id  a1  customer c1  CryptoMining  already resolved (legitimate)"
@@ -165,12 +176,8 @@ async fn an_already_resolved_alert_is_refused_with_exit_2_and_a_hint_to_force() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_403_on_update_exits_2_names_the_write_permission_and_is_recorded() {
-    let server = server(&[("a1", "active", None)]).await;
-    patch_answers(&server, "a1", 403, 1).await;
-    let job = Job::new(&config(&server.uri()), "");
-    let output = resolve(&job, &["--id", "a1", "--reason", "ignore"], &[]);
-    let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(2), "{out}{}", stderr(&output));
+    let (_server, job) = a1_job("active", None, 403, 1).await;
+    let out = resolve_exits(&job, &["--id", "a1", "--reason", "ignore"], 2);
     assert!(
         out.contains("403 Forbidden") && out.contains("PartnerSecurity.ReadWrite.All"),
         "{out}"
@@ -209,18 +216,10 @@ async fn a_csv_without_the_columns_exits_2_naming_them_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_reads_but_neither_changes_nor_records() {
-    let server = server(&[("a1", "active", None)]).await;
-    patch_answers(&server, "a1", 200, 0).await;
-    let job = Job::new(&config(&server.uri()), "");
+    let (_server, job) = a1_job("active", None, 200, 0).await;
     let csv = job.path().join("alerts.csv");
     std::fs::write(&csv, "\u{feff}alert_id,decision\r\na1,Fraud\r\n").unwrap();
-    let output = resolve(
-        &job,
-        &["--from-csv", csv.to_str().unwrap(), "--dry-run"],
-        &[],
-    );
-    let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let out = resolve_exits(&job, &["--from-csv", csv.to_str().unwrap(), "--dry-run"], 0);
     assert_eq!(
         out,
         "plan      line 2  a1  customer c1  CryptoMining  active → resolved (fraud)\n\
@@ -234,9 +233,7 @@ async fn a_dry_run_reads_but_neither_changes_nor_records() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn resolve_waits_for_no_run_holding_the_state_and_exits_5() {
-    let server = server(&[("a1", "active", None)]).await;
-    patch_answers(&server, "a1", 200, 0).await;
-    let job = Job::new(&config(&server.uri()), "");
+    let (_server, job) = a1_job("active", None, 200, 0).await;
     let _held = State::open(&job.path().join("state")).unwrap();
     let output = resolve(&job, &["--id", "a1", "--reason", "fraud"], &[]);
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));

@@ -57,6 +57,16 @@ fn spawn(job: &Job) -> Child {
         .unwrap()
 }
 
+/// A run to [`RECIPIENTS`] started against a server that holds its greeting, once it has
+/// connected.
+async fn held_at_the_greeting() -> (FakeSmtp, Job, Child) {
+    let fake = FakeSmtp::start(Script::greeting([Reply::hold(220, "fake.test ESMTP")])).await;
+    let job = job(&fake, &RECIPIENTS, "");
+    let child = spawn(&job);
+    wait_until("the first connection", || fake.connections() >= 1).await;
+    (fake, job, child)
+}
+
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..500 {
         if done() {
@@ -273,10 +283,7 @@ async fn d12_three_of_five_sent_then_the_server_dies_and_the_rerun_sends_only_th
 
 #[tokio::test(flavor = "multi_thread")]
 async fn f3_killed_after_writing_the_reports_and_before_sending_the_rerun_sends_exactly_once() {
-    let fake = FakeSmtp::start(Script::greeting([Reply::hold(220, "fake.test ESMTP")])).await;
-    let job = job(&fake, &RECIPIENTS, "");
-    let mut child = spawn(&job);
-    wait_until("the first connection", || fake.connections() >= 1).await;
+    let (fake, job, mut child) = held_at_the_greeting().await;
     assert!(
         job.day("2026-11-29")
             .join("mail/a@partner.example.eml")
@@ -311,10 +318,7 @@ async fn f4_killed_between_the_servers_accept_and_the_ledger_write_costs_one_dup
 
 #[tokio::test(flavor = "multi_thread")]
 async fn p2_a_second_run_while_the_first_is_sending_exits_5_and_nothing_is_sent_twice() {
-    let fake = FakeSmtp::start(Script::greeting([Reply::hold(220, "fake.test ESMTP")])).await;
-    let job = job(&fake, &RECIPIENTS, "");
-    let mut first = spawn(&job);
-    wait_until("the first connection", || fake.connections() >= 1).await;
+    let (fake, job, mut first) = held_at_the_greeting().await;
     run(&job, 5).await;
     fake.release();
     let status = tokio::task::spawn_blocking(move || first.wait().unwrap())

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
 pub const CUSTOMERS: &str = "/v1/customers";
 pub const CONTINUATION: &str = "MS-ContinuationToken";
@@ -79,6 +79,16 @@ pub async fn mount(server: &MockServer, customers: Vec<FakeCustomer>, token: &st
         .await;
 }
 
+/// Requests for the customer listing, to mount a fault on before [`mount`].
+pub fn listing_request() -> MockBuilder {
+    Mock::given(method("GET")).and(path(CUSTOMERS))
+}
+
+/// Requests for any customer's relationships, to mount a fault on before [`mount`].
+pub fn relationships_request() -> MockBuilder {
+    Mock::given(method("GET")).and(path_regex(r"/relationships$"))
+}
+
 /// Requests the server received for the customer listing.
 pub async fn listing_calls(server: &MockServer) -> Vec<Request> {
     received(server, |p| p == CUSTOMERS).await
@@ -97,6 +107,11 @@ async fn received(server: &MockServer, keep: impl Fn(&str) -> bool) -> Vec<Reque
         .into_iter()
         .filter(|r| keep(r.url.path()))
         .collect()
+}
+
+/// A Partner Center error answer: `{"code": status, "description": …}`.
+pub fn error(status: u16, description: &str) -> ResponseTemplate {
+    answer(status, &json!({"code": status, "description": description}))
 }
 
 /// A Partner Center JSON answer: a byte-order mark, then the JSON.

@@ -6,12 +6,13 @@ use std::time::Duration;
 use csp_alert_digest::source::names::cache::{self, Entry, Kind};
 use csp_alert_digest::source::names::{Cache, Origin};
 use serde_json::json;
-use wiremock::matchers::{header, method, path, path_regex};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::ResponseTemplate;
+use wiremock::matchers::header;
 
 use super::{Harness, TOKEN, customers, now, wanted};
 use crate::support::fake_partner_center::{
-    CONTINUATION, CUSTOMERS, FakeCustomer, answer, continuation, listing_calls, relationship_calls,
+    CONTINUATION, FakeCustomer, answer, continuation, error, listing_calls, listing_request,
+    relationship_calls, relationships_request,
 };
 
 fn origin_of(resolved: &csp_alert_digest::source::names::Resolved, id: &str) -> Option<Origin> {
@@ -76,8 +77,7 @@ async fn customer_names_come_from_one_paged_listing_that_follows_links_next_with
 #[tokio::test]
 async fn a_429_with_retry_after_is_waited_out_and_the_listing_completes() {
     let h = Harness::start().await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
+    listing_request()
         .and(header(CONTINUATION, continuation(2).as_str()))
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
         .up_to_n_times(1)
@@ -98,8 +98,7 @@ async fn a_429_with_retry_after_is_waited_out_and_the_listing_completes() {
 #[tokio::test]
 async fn a_listing_throttled_past_the_cap_is_a_warning_not_a_wait() {
     let h = Harness::start().await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
+    listing_request()
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
         .mount(&h.server)
         .await;
@@ -117,12 +116,8 @@ async fn a_listing_throttled_past_the_cap_is_a_warning_not_a_wait() {
 #[tokio::test]
 async fn a_listing_refused_with_403_is_a_warning_that_says_how_to_allow_app_only_access() {
     let h = Harness::start().await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
-        .respond_with(answer(
-            403,
-            &json!({"code": 403, "description": "Forbidden"}),
-        ))
+    listing_request()
+        .respond_with(error(403, "Forbidden"))
         .mount(&h.server)
         .await;
     let resolved = h.resolve(&wanted(&["c1"], &[], &["s1"])).await;
@@ -140,12 +135,8 @@ async fn a_listing_refused_with_403_is_a_warning_that_says_how_to_allow_app_only
 async fn the_app_plus_user_relationships_call_refused_with_403_is_one_warning_and_customers_are_still_named()
  {
     let h = Harness::start().await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"/relationships$"))
-        .respond_with(answer(
-            403,
-            &json!({"code": 403, "description": "Forbidden"}),
-        ))
+    relationships_request()
+        .respond_with(error(403, "Forbidden"))
         .mount(&h.server)
         .await;
     h.mount_partner_center(customers(3)).await;
@@ -171,12 +162,8 @@ async fn the_app_plus_user_relationships_call_refused_with_403_is_one_warning_an
 #[tokio::test]
 async fn a_401_on_relationships_gets_one_fresh_token_then_is_a_warning() {
     let h = Harness::start().await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"/relationships$"))
-        .respond_with(answer(
-            401,
-            &json!({"code": 401, "description": "Unauthorized"}),
-        ))
+    relationships_request()
+        .respond_with(error(401, "Unauthorized"))
         .mount(&h.server)
         .await;
     h.mount_partner_center(customers(1)).await;
@@ -231,8 +218,7 @@ async fn partner_center_down_with_a_warm_cache_gives_the_cached_names() {
 
     h.server.reset().await;
     h.mount_token().await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
+    listing_request()
         .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
         .mount(&h.server)
         .await;
@@ -253,8 +239,7 @@ async fn partner_center_down_with_a_warm_cache_gives_the_cached_names() {
 #[tokio::test]
 async fn partner_center_down_with_a_cold_cache_leaves_the_ids_unnamed() {
     let h = Harness::start().await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
+    listing_request()
         .respond_with(ResponseTemplate::new(500))
         .mount(&h.server)
         .await;
@@ -337,8 +322,7 @@ async fn a_next_link_to_another_host_or_back_to_the_same_page_is_refused() {
         ),
     ] {
         let h = Harness::start().await;
-        Mock::given(method("GET"))
-            .and(path(CUSTOMERS))
+        listing_request()
             .respond_with(answer(
                 200,
                 &json!({"items": [{"id": "c1", "companyProfile": {"companyName": "One"}}], "links": {"next": next}}),
@@ -358,8 +342,7 @@ async fn a_next_link_to_another_host_or_back_to_the_same_page_is_refused() {
 #[tokio::test]
 async fn records_without_a_tenant_id_or_a_name_are_set_aside_with_a_warning() {
     let h = Harness::start().await;
-    Mock::given(method("GET"))
-        .and(path(CUSTOMERS))
+    listing_request()
         .respond_with(answer(
             200,
             &json!({"items": [
@@ -387,8 +370,7 @@ async fn records_without_a_tenant_id_or_a_name_are_set_aside_with_a_warning() {
 async fn name_lookups_stop_at_their_deadline_and_keep_what_they_found() {
     let mut h = Harness::start().await;
     h.names.partner_center.as_mut().unwrap().deadline = Duration::from_millis(500);
-    Mock::given(method("GET"))
-        .and(path_regex(r"/relationships$"))
+    relationships_request()
         .respond_with(answer(200, &json!({"items": []})).set_delay(Duration::from_secs(3)))
         .mount(&h.server)
         .await;
