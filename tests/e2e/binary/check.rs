@@ -1,7 +1,5 @@
 //! `csp-alert-digest check`: one line per probe, each failing in turn, and nothing sent.
 
-use std::process::Output;
-
 use testkit::{Action, ConfigToml, FakeGraph, Fault, Options};
 
 use crate::support::fake_smtp::{FakeSmtp, Script};
@@ -26,8 +24,8 @@ fn offline_job() -> Job {
 }
 
 /// Runs `check` (beside the fakes) with the Graph secret and an SMTP password in the
-/// environment; returns its output and stdout.
-async fn check(job: &Job, extra: &[&str]) -> (Output, String) {
+/// environment, and asserts it exits with `code`; returns what it printed.
+async fn check(job: &Job, extra: &[&str], code: i32) -> String {
     let mut command = job.command("check", extra);
     command
         .env("CSP_DIGEST_CLIENT_SECRET", Options::default().client_secret)
@@ -36,7 +34,13 @@ async fn check(job: &Job, extra: &[&str]) -> (Output, String) {
         .await
         .unwrap();
     let stdout = stdout(&output);
-    (output, stdout)
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{stdout}{}",
+        stderr(&output)
+    );
+    stdout
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -44,8 +48,7 @@ async fn every_probe_passes_against_healthy_services_and_nothing_is_sent() {
     let graph = FakeGraph::start(Options::default()).await;
     let smtp = FakeSmtp::start(Script::default()).await;
     let job = Job::new(&config(&graph.base_url(), smtp.port(), "").to_string(), "");
-    let (output, stdout) = check(&job, &[]).await;
-    assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
+    let stdout = check(&job, &[], 0).await;
     for probe in ["config", "state", "output", "graph", "smtp"] {
         assert!(line(&stdout, probe).starts_with("ok"), "{stdout}");
     }
@@ -72,8 +75,7 @@ async fn a_refused_secret_fails_the_graph_probe_with_exit_2() {
     .await;
     let smtp = FakeSmtp::start(Script::default()).await;
     let job = Job::new(&config(&graph.base_url(), smtp.port(), "").to_string(), "");
-    let (output, stdout) = check(&job, &[]).await;
-    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let stdout = check(&job, &[], 2).await;
     let graph_line = line(&stdout, "graph");
     assert!(
         graph_line.starts_with("FAIL") && graph_line.contains("AADSTS7000215"),
@@ -97,8 +99,7 @@ async fn an_unavailable_graph_fails_with_exit_3() {
     .await;
     let smtp = FakeSmtp::start(Script::default()).await;
     let job = Job::new(&config(&graph.base_url(), smtp.port(), "").to_string(), "");
-    let (output, stdout) = check(&job, &[]).await;
-    assert_eq!(output.status.code(), Some(3), "{stdout}");
+    let stdout = check(&job, &[], 3).await;
     assert!(line(&stdout, "graph").starts_with("FAIL"), "{stdout}");
 }
 
@@ -111,8 +112,7 @@ async fn an_unreachable_smtp_server_fails_with_exit_3_and_a_fix() {
         .unwrap()
         .port();
     let job = Job::new(&config(&graph.base_url(), port, "").to_string(), "");
-    let (output, stdout) = check(&job, &[]).await;
-    assert_eq!(output.status.code(), Some(3), "{stdout}");
+    let stdout = check(&job, &[], 3).await;
     let smtp_line = line(&stdout, "smtp");
     assert!(
         smtp_line.starts_with("FAIL") && smtp_line.contains("fix:"),
@@ -126,8 +126,7 @@ async fn a_server_without_starttls_fails_the_smtp_probe_with_exit_2_before_any_l
     let smtp = FakeSmtp::start(Script::extensions(&["AUTH PLAIN LOGIN"])).await;
     let config = config(&graph.base_url(), smtp.port(), "username = \"digest\"");
     let job = Job::new(&config.smtp("tls", "starttls").to_string(), "");
-    let (output, stdout) = check(&job, &[]).await;
-    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let stdout = check(&job, &[], 2).await;
     assert!(line(&stdout, "smtp").contains("STARTTLS"), "{stdout}");
     assert!(
         !smtp
@@ -142,8 +141,7 @@ async fn unusable_state_and_output_folders_fail_with_exit_2() {
     let job = offline_job();
     std::fs::write(job.path().join("state"), "a file, not a folder").unwrap();
     std::fs::write(job.path().join("out"), "a file, not a folder").unwrap();
-    let (output, stdout) = check(&job, &["--offline"]).await;
-    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let stdout = check(&job, &["--offline"], 2).await;
     assert!(line(&stdout, "state").starts_with("FAIL"), "{stdout}");
     assert!(line(&stdout, "output").starts_with("FAIL"), "{stdout}");
 }
@@ -151,8 +149,7 @@ async fn unusable_state_and_output_folders_fail_with_exit_2() {
 #[tokio::test(flavor = "multi_thread")]
 async fn offline_checks_the_config_and_folders_only() {
     let job = offline_job();
-    let (output, stdout) = check(&job, &["--offline"]).await;
-    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let stdout = check(&job, &["--offline"], 0).await;
     assert!(line(&stdout, "graph").contains("skipped"), "{stdout}");
     assert!(line(&stdout, "smtp").contains("skipped"), "{stdout}");
 }
@@ -160,8 +157,7 @@ async fn offline_checks_the_config_and_folders_only() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_config_is_the_only_line_and_exits_2() {
     let job = Job::new("[digest]\nwindow_days = \"sixty\"\n", "");
-    let (output, stdout) = check(&job, &[]).await;
-    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let stdout = check(&job, &[], 2).await;
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(line(&stdout, "config").starts_with("FAIL"), "{stdout}");
 }

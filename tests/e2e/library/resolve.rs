@@ -98,6 +98,16 @@ fn plan_of(items: Vec<Item>) -> Plan {
     }
 }
 
+/// Fraud for each of these (CSV line, alert id).
+fn fraud_at(lines: &[(u64, &str)]) -> Plan {
+    plan_of(
+        lines
+            .iter()
+            .map(|&(line, id)| item(line, id, Decision::Fraud))
+            .collect(),
+    )
+}
+
 /// The same decision for each of `ids`, one CSV row each.
 fn plan_for(ids: &[impl AsRef<str>], decision: Decision) -> Plan {
     plan_of(
@@ -126,15 +136,22 @@ async fn apply(h: &Harness, plan: &Plan, force: bool, dry_run: bool) -> (Vec<Don
     (done, report)
 }
 
-/// The bodies of the PATCH requests the server received, by path.
-async fn patches(h: &Harness) -> Vec<(String, String)> {
-    let mut bodies: Vec<(String, String)> = h
-        .server
+/// The requests with this method the server received.
+async fn received(h: &Harness, method: &str) -> Vec<wiremock::Request> {
+    h.server
         .received_requests()
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.method.as_str() == "PATCH")
+        .filter(|r| r.method.as_str() == method)
+        .collect()
+}
+
+/// The bodies of the PATCH requests the server received, by path.
+async fn patches(h: &Harness) -> Vec<(String, String)> {
+    let mut bodies: Vec<(String, String)> = received(h, "PATCH")
+        .await
+        .into_iter()
         .map(|r| {
             (
                 r.url.path().to_owned(),
@@ -171,14 +188,7 @@ async fn one_alert_is_read_then_resolved_with_exactly_status_and_reason() {
             "1 updated, 0 skipped, 0 failed"
         ]
     );
-    let gets: Vec<_> = h
-        .server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == "GET")
-        .collect();
+    let gets = received(&h, "GET").await;
     assert_eq!(gets.len(), 1, "read once");
     assert_eq!(
         gets[0].headers.get("prefer").unwrap(),
@@ -411,11 +421,7 @@ async fn when_some_updates_fail_the_others_still_go_through_and_the_exit_code_sa
         1,
     )
     .await;
-    let plan = plan_of(vec![
-        item(2, "a1", Decision::Fraud),
-        item(3, "a2", Decision::Fraud),
-        item(5, "a4", Decision::Fraud),
-    ]);
+    let plan = fraud_at(&[(2, "a1"), (3, "a2"), (5, "a4")]);
     let (_, report) = apply(&h, &plan, false, false).await;
     assert_eq!(report.exit, Exit::Partial, "failed for good: exit 4");
     assert_eq!(
@@ -446,11 +452,7 @@ async fn an_update_that_stays_unavailable_is_transient_and_exit_3_wins_over_4() 
         6,
     )
     .await;
-    let plan = plan_of(vec![
-        item(2, "a1", Decision::Fraud),
-        item(3, "a2", Decision::Fraud),
-        item(4, "a3", Decision::Fraud),
-    ]);
+    let plan = fraud_at(&[(2, "a1"), (3, "a2"), (4, "a3")]);
     let (_, report) = apply(&h, &plan, false, false).await;
     assert_eq!(report.exit, Exit::Transient, "{:#?}", report.lines);
     assert_eq!(report.counts.updated, 1);
