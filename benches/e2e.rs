@@ -7,7 +7,7 @@
 //! cargo bench --bench e2e -- --n 10000 --runs 1 --check    # CI's smoke test: counts only
 //! ```
 //!
-//! For each N the fake service (`tests/e2e/fake_graph.rs`, shared through `#[path]`) generates N
+//! For each N the fake service (`testkit`'s `FakeGraph`, a dev-dependency) generates N
 //! alerts, renders them into pages of 1,000 once, and serves them from this process. Each run
 //! then starts two child processes, one after the other, each in a fresh folder:
 //!
@@ -31,17 +31,6 @@
     clippy::unwrap_used,
     reason = "a benchmark that meets an unexpected error should stop on the spot"
 )]
-#![allow(
-    clippy::unreadable_literal,
-    reason = "AADSTS codes are written as the service sends them"
-)]
-
-#[allow(
-    unused_imports,
-    reason = "the self-tests' imports, compiled into benchmarks that do not run them"
-)]
-#[path = "../tests/e2e/fake_graph.rs"]
-mod fake_graph;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -51,7 +40,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use fake_graph::{FakeGraph, Options, Truth, truth_of};
+use testkit::{FakeGraph, Options, Truth, truth_of};
 
 const AS_OF: &str = "2026-11-29T07:00:00Z";
 const PAGE_SIZE: usize = 1000;
@@ -162,17 +151,19 @@ impl Bench {
             started.elapsed().as_secs_f64(),
             self.runs
         );
+        // The file transport, written out as the job's config always had it.
+        let config = fake.config().mail("transport", "file").to_string();
         let scratch = tempfile::tempdir().unwrap();
         let root = self.keep.clone().unwrap_or_else(|| scratch.path().into());
         let mut parse = Vec::new();
         let mut job = Vec::new();
         for run in 0..self.runs {
             let base = fake.base_url();
-            let secret = secret.clone();
+            let (config, secret) = (config.clone(), secret.clone());
             let folder = root.join(format!("n{n}"));
             let (p, j) = tokio::task::spawn_blocking(move || {
                 let p = run_parse_only(&folder, &base, &secret)?;
-                let j = run_job(&folder, &base, &secret)?;
+                let j = run_job(&folder, &config, &secret)?;
                 Ok::<_, String>((p, j))
             })
             .await
@@ -291,28 +282,10 @@ fn run_parse_only(folder: &Path, base: &str, secret: &str) -> Result<Measured, S
     Ok(measured)
 }
 
-fn run_job(folder: &Path, base: &str, secret: &str) -> Result<JobRun, String> {
+fn run_job(folder: &Path, config: &str, secret: &str) -> Result<JobRun, String> {
     let folder = folder.join("job");
     let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
-    let config = format!(
-        r#"[digest]
-output_dir = "out"
-state_dir = "state"
-
-[source]
-kind = "graph"
-tenant_id = "tenant"
-client_id = "client"
-graph_url = "{base}"
-login_url = "{base}"
-
-[mail]
-transport = "file"
-from = "digest@partner.example"
-to = ["secops@partner.example"]
-"#
-    );
     let config_path = folder.join("config.toml");
     std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
     let binary = env!("CARGO_BIN_EXE_csp-alert-digest");
@@ -615,7 +588,7 @@ fn parse_only(args: &[String]) -> ExitCode {
             .json()
             .await
             .unwrap();
-        let mut url = Some(format!("{base}{}", fake_graph::ALERTS_PATH));
+        let mut url = Some(format!("{base}{}", testkit::ALERTS_PATH));
         let (mut pages, mut alerts, mut bytes) = (0, 0, 0);
         while let Some(next) = url {
             let body = client

@@ -1,22 +1,10 @@
 //! Per-stage micro-benchmarks, so a regression shows which stage moved:
-//! `cargo bench --bench stages` (divan). Inputs are 1,000-alert pages from the fake Graph
-//! service's generator (`tests/e2e/fake_graph.rs`), the same alerts the end-to-end benchmark
-//! serves.
+//! `cargo bench --bench stages` (divan). Inputs are 1,000-alert pages from the tests' generator
+//! (`testkit`, its scale recipe), the same alerts the end-to-end benchmark serves.
 #![allow(
     clippy::unwrap_used,
     reason = "a benchmark that meets an unexpected error should stop on the spot"
 )]
-#![allow(
-    clippy::unreadable_literal,
-    reason = "AADSTS codes are written as the service sends them"
-)]
-
-#[allow(
-    unused_imports,
-    reason = "the self-tests' imports, compiled into benchmarks that do not run them"
-)]
-#[path = "../tests/e2e/fake_graph.rs"]
-mod fake_graph;
 
 use chrono::{DateTime, Utc};
 use csp_alert_digest::alert::Alert;
@@ -40,7 +28,7 @@ fn as_of() -> DateTime<Utc> {
 
 /// `n` generated alerts as one Graph page.
 fn page(n: usize) -> Vec<u8> {
-    let alerts = fake_graph::generate(n, 1, as_of());
+    let alerts = testkit::generate(n, 1, as_of());
     serde_json::to_vec(&serde_json::json!({ "value": alerts })).unwrap()
 }
 

@@ -1,4 +1,7 @@
-//! End-to-end tests: the real binary, run on config and alert files in a temporary folder.
+//! End-to-end tests, one test binary: `binary/` runs the real binary on config and alert files in
+//! a temporary folder (one file per behaviour), `library/` calls the library in-process against
+//! fakes, and `support/` holds what they share (the `Job` harness, fakes, fixtures). The fake
+//! Graph service, the alert generator and the config builder come from the `testkit` crate.
 #![allow(
     clippy::unwrap_used,
     reason = "a test that meets an unexpected error should fail on the spot"
@@ -12,29 +15,6 @@
     reason = "AADSTS codes are written as the service sends them"
 )]
 
-mod email_html;
-mod fake_graph;
-mod fake_partner_center;
-mod fake_smtp;
-mod graph;
-mod graph_binary;
-mod graph_faults;
-mod harness;
-mod history;
-
-mod canary;
-mod check;
-mod config_errors;
-mod demo;
-mod hostile;
-mod html_validator;
-mod ledger_runs;
-mod limits;
-mod names;
-mod names_runs;
-mod outputs;
-mod resolve;
-mod signin;
-mod smtp_interop;
-mod smtp_runs;
-mod source_errors;
+mod binary;
+mod library;
+mod support;

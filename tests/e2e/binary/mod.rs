@@ -1,0 +1,21 @@
+//! The real binary, run through `support::Job` on config and alert files in a temporary folder:
+//! one file per behaviour, asserting exit codes, logs, the files written and what peers received.
+
+mod canary;
+mod check;
+mod config_errors;
+mod demo;
+mod email_html;
+mod graph;
+mod history;
+mod hostile;
+mod html_validator;
+mod ledger;
+mod limits;
+mod names;
+mod outputs;
+mod resolve;
+mod resolve_round_trip;
+mod smtp;
+mod smtp_interop;
+mod source_errors;
