@@ -1,13 +1,19 @@
-//! A fake Partner Center REST API on wiremock, for name lookups:
+//! A fake Partner Center REST API on wiremock, for name lookups, serving the shapes of
+//! Microsoft's documented examples (`tests/fixtures/microsoft/customers-page.json`,
+//! `relationships-indirect-resellers.json`, `profile-organization.json`; sources in
+//! `tests/fixtures/microsoft/SOURCES.md`):
 //!
 //! - `GET /v1/customers?size=N`: the customers in pages of N, each answer starting with a
 //!   byte-order mark as Partner Center's do. A page that is not the last carries
-//!   `links.next = {"uri": "/v1/customers?size=N&seekOperation=Next", "headers":
-//!   [{"key": "MS-ContinuationToken", "value": …}]}`: the same relative uri on every page, so
-//!   only the header says where the next page starts. An unknown token gets 400.
-//! - `GET /v1/customers/{id}/relationships`: the customer's indirect reseller, if any.
+//!   `links.next = {"uri": "/customers?size=N&seekOperation=Next", "headers":
+//!   [{"key": "MS-ContinuationToken", "value": …}]}`: relative to the API version, as
+//!   documented, and the same on every page, so only the header says where the next page
+//!   starts. An unknown token gets 400.
+//! - `GET /v1/relationships?relationship_type=IsIndirectCloudSolutionProviderOf`: every
+//!   indirect reseller of the customers, once each, in one answer.
+//! - `GET /v1/profiles/organization` (with [`mount_profile`]): the partner's own profile.
 //!
-//! Both require `Authorization: Bearer <token>` (else 401). Faults are mounted on the same
+//! All require `Authorization: Bearer <token>` (else 401). Faults are mounted on the same
 //! [`MockServer`] before [`mount`] (wiremock answers with the first mock that matches).
 
 #![allow(
@@ -18,10 +24,12 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
 pub const CUSTOMERS: &str = "/v1/customers";
+pub const RELATIONSHIPS: &str = "/v1/relationships";
+pub const PROFILE: &str = "/v1/profiles/organization";
 pub const CONTINUATION: &str = "MS-ContinuationToken";
 
 /// A customer the fake knows.
@@ -65,7 +73,7 @@ pub async fn mount(server: &MockServer, customers: Vec<FakeCustomer>, token: &st
     let endpoint = |answer| Endpoint {
         customers: Arc::clone(&customers),
         token: token.to_owned(),
-        answer,
+        answer: Answer::Of(answer),
     };
     Mock::given(method("GET"))
         .and(path(CUSTOMERS))
@@ -73,8 +81,32 @@ pub async fn mount(server: &MockServer, customers: Vec<FakeCustomer>, token: &st
         .mount(server)
         .await;
     Mock::given(method("GET"))
-        .and(path_regex(r"^/v1/customers/[^/]+/relationships$"))
+        .and(path(RELATIONSHIPS))
+        .and(query_param(
+            "relationship_type",
+            "IsIndirectCloudSolutionProviderOf",
+        ))
         .respond_with(endpoint(relationships))
+        .mount(server)
+        .await;
+}
+
+/// Serves the partner's own organization profile, named `company_name`, requiring `Bearer
+/// <token>`: Microsoft's documented example with that name.
+pub async fn mount_profile(server: &MockServer, company_name: &str, token: &str) {
+    let mut profile: Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/microsoft/profile-organization.json"
+    )))
+    .unwrap();
+    profile["companyName"] = company_name.into();
+    Mock::given(method("GET"))
+        .and(path(PROFILE))
+        .respond_with(Endpoint {
+            customers: Arc::default(),
+            token: token.to_owned(),
+            answer: Answer::Fixed(answer(200, &profile)),
+        })
         .mount(server)
         .await;
 }
@@ -84,9 +116,9 @@ pub fn listing_request() -> MockBuilder {
     Mock::given(method("GET")).and(path(CUSTOMERS))
 }
 
-/// Requests for any customer's relationships, to mount a fault on before [`mount`].
+/// Requests for the resellers, to mount a fault on before [`mount`].
 pub fn relationships_request() -> MockBuilder {
-    Mock::given(method("GET")).and(path_regex(r"/relationships$"))
+    Mock::given(method("GET")).and(path(RELATIONSHIPS))
 }
 
 /// Requests the server received for the customer listing.
@@ -96,7 +128,7 @@ pub async fn listing_calls(server: &MockServer) -> Vec<Request> {
 
 /// Requests the server received for relationships.
 pub async fn relationship_calls(server: &MockServer) -> Vec<Request> {
-    received(server, |p| p.ends_with("/relationships")).await
+    received(server, |p| p == RELATIONSHIPS).await
 }
 
 async fn received(server: &MockServer, keep: impl Fn(&str) -> bool) -> Vec<Request> {
@@ -140,15 +172,22 @@ fn unauthorized() -> ResponseTemplate {
 struct Endpoint {
     customers: Arc<Vec<FakeCustomer>>,
     token: String,
-    answer: fn(&[FakeCustomer], &Request) -> ResponseTemplate,
+    answer: Answer,
+}
+
+enum Answer {
+    Of(fn(&[FakeCustomer], &Request) -> ResponseTemplate),
+    Fixed(ResponseTemplate),
 }
 
 impl Respond for Endpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        if authorized(request, &self.token) {
-            (self.answer)(&self.customers, request)
-        } else {
-            unauthorized()
+        if !authorized(request, &self.token) {
+            return unauthorized();
+        }
+        match &self.answer {
+            Answer::Of(answer) => answer(&self.customers, request),
+            Answer::Fixed(answer) => answer.clone(),
         }
     }
 }
@@ -195,12 +234,12 @@ fn listing(customers: &[FakeCustomer], request: &Request) -> ResponseTemplate {
     let mut body = json!({
         "totalCount": items.len(),
         "items": items,
-        "links": {"self": {"uri": format!("/v1/customers?size={size}"), "method": "GET", "headers": []}},
+        "links": {"self": {"uri": format!("/customers?size={size}"), "method": "GET", "headers": []}},
         "attributes": {"objectType": "Collection"}
     });
     if end < customers.len() {
         body["links"]["next"] = json!({
-            "uri": format!("/v1/customers?size={size}&seekOperation=Next"),
+            "uri": format!("/customers?size={size}&seekOperation=Next"),
             "method": "GET",
             "headers": [{"key": CONTINUATION, "value": continuation(end)}]
         });
@@ -208,30 +247,20 @@ fn listing(customers: &[FakeCustomer], request: &Request) -> ResponseTemplate {
     answer(200, &body)
 }
 
-/// `GET /v1/customers/{id}/relationships`: the customer's indirect reseller, if any.
-fn relationships(customers: &[FakeCustomer], request: &Request) -> ResponseTemplate {
-    let id = request
-        .url
-        .path_segments()
-        .and_then(|mut s| s.nth(2))
-        .unwrap_or_default()
-        .to_owned();
-    let Some(customer) = customers
+/// `GET /v1/relationships?relationship_type=IsIndirectCloudSolutionProviderOf`: every
+/// indirect reseller of the customers, once each, as Microsoft's documented example shapes them.
+fn relationships(customers: &[FakeCustomer], _request: &Request) -> ResponseTemplate {
+    let mut seen = std::collections::HashSet::new();
+    let items: Vec<Value> = customers
         .iter()
-        .find(|c| c.tenant_id.eq_ignore_ascii_case(&id))
-    else {
-        return answer(
-            404,
-            &json!({"code": 600_008, "description": "The requested resource could not be found."}),
-        );
-    };
-    let items: Vec<Value> = customer
-        .reseller
-        .iter()
+        .filter_map(|c| c.reseller.as_ref())
+        .filter(|(id, _)| seen.insert(id.to_ascii_lowercase()))
         .map(|(id, name)| {
             json!({
-                "id": id, "name": name, "relationshipType": "IsIndirectCloudSolutionProviderOf",
-                "mpnId": "1234567", "attributes": {"objectType": "PartnerRelationship"}
+                "id": id, "name": name,
+                "relationshipType": "is_indirect_cloud_solution_provider_of",
+                "state": "Active", "mpnId": "4847383", "location": "US",
+                "attributes": {"objectType": "PartnerRelationship"}
             })
         })
         .collect();

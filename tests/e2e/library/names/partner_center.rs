@@ -180,7 +180,7 @@ async fn a_401_on_relationships_gets_one_fresh_token_then_is_a_warning() {
 }
 
 #[tokio::test]
-async fn reseller_names_come_from_the_relationships_of_one_of_their_customers() {
+async fn reseller_names_come_from_one_relationships_call_for_every_reseller() {
     let h = Harness::start().await;
     let mut all = customers(3);
     all[0].reseller = Some(("R1".to_owned(), "Reseller One".to_owned()));
@@ -198,14 +198,17 @@ async fn reseller_names_come_from_the_relationships_of_one_of_their_customers() 
     assert_eq!(resolved.names.get("r1"), Some("Reseller One"));
     assert_eq!(resolved.names.get("R2"), Some("Reseller Two"));
     let calls = relationship_calls(&h.server).await;
-    let paths: Vec<&str> = calls.iter().map(|r| r.url.path()).collect();
+    let asked: Vec<(&str, Option<&str>)> = calls
+        .iter()
+        .map(|r| (r.url.path(), r.url.query()))
+        .collect();
     assert_eq!(
-        paths,
-        [
-            "/v1/customers/c1/relationships",
-            "/v1/customers/c3/relationships"
-        ],
-        "one call per reseller"
+        asked,
+        [(
+            "/v1/relationships",
+            Some("relationship_type=IsIndirectCloudSolutionProviderOf")
+        )],
+        "one call for every reseller, not one per customer"
     );
 }
 
@@ -310,14 +313,14 @@ async fn no_listing_is_asked_for_when_the_file_names_every_customer() {
 }
 
 #[tokio::test]
-async fn a_next_link_to_another_host_or_back_to_the_same_page_is_refused() {
+async fn a_next_link_to_another_host_or_back_to_the_same_page_is_refused_and_page_one_kept() {
     for (next, expected) in [
         (
             json!({"uri": "http://evil.example/v1/customers", "headers": []}),
             "refusing links.next after page 1: host evil.example is not the configured names.partner_center_url host",
         ),
         (
-            json!({"uri": "/v1/customers?size=2", "headers": []}),
+            json!({"uri": "/customers?size=2", "headers": []}),
             "paging loop",
         ),
     ] {
@@ -330,13 +333,77 @@ async fn a_next_link_to_another_host_or_back_to_the_same_page_is_refused() {
             .mount(&h.server)
             .await;
         let resolved = h.resolve(&wanted(&["c1"], &[], &[])).await;
-        assert!(resolved.names.is_empty(), "all or nothing");
+        // What page 1 listed is kept, with a warning (issue 17: no longer all or nothing).
+        assert_eq!(resolved.names.get("c1"), Some("One"));
+        assert_eq!(resolved.warnings.len(), 1, "{:?}", resolved.warnings);
         assert!(
-            resolved.warnings[0].contains(expected),
+            resolved.warnings[0].contains("incomplete") && resolved.warnings[0].contains(expected),
             "{:?}",
             resolved.warnings
         );
     }
+}
+
+#[tokio::test]
+async fn links_relative_to_the_api_version_and_ones_that_name_it_both_reach_page_two() {
+    // Microsoft's examples give `/customers?…`; a link that already starts with `/v1/` is
+    // taken as it is, never as `/v1/v1/…`.
+    for uri in [
+        "/customers?size=2&seekOperation=Next",
+        "/v1/customers?size=2&seekOperation=Next",
+    ] {
+        let h = Harness::start().await;
+        listing_request()
+            .and(header(CONTINUATION, "page-2"))
+            .respond_with(answer(
+                200,
+                &json!({"items": [{"id": "c2", "companyProfile": {"companyName": "Two"}}]}),
+            ))
+            .mount(&h.server)
+            .await;
+        listing_request()
+            .respond_with(answer(
+                200,
+                &json!({
+                    "items": [{"id": "c1", "companyProfile": {"companyName": "One"}}],
+                    "links": {"next": {"uri": uri, "method": "GET",
+                        "headers": [{"key": CONTINUATION, "value": "page-2"}]}}
+                }),
+            ))
+            .mount(&h.server)
+            .await;
+        let resolved = h.resolve(&wanted(&["c1", "c2"], &[], &[])).await;
+        assert!(
+            resolved.warnings.is_empty(),
+            "{uri}: {:?}",
+            resolved.warnings
+        );
+        assert_eq!(resolved.names.get("c2"), Some("Two"), "{uri}");
+        let calls = listing_calls(&h.server).await;
+        assert_eq!(calls[1].url.path(), "/v1/customers", "{uri}");
+        assert_eq!(calls[1].url.query(), Some("size=2&seekOperation=Next"));
+    }
+}
+
+#[tokio::test]
+async fn a_later_page_that_fails_keeps_the_names_listed_before_it() {
+    let h = Harness::start().await;
+    listing_request()
+        .and(header(CONTINUATION, continuation(2).as_str()))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&h.server)
+        .await;
+    h.mount_partner_center(customers(5)).await;
+    let resolved = h.resolve(&wanted(&["c1", "c2", "c3"], &[], &[])).await;
+    assert_eq!(resolved.names.get("c1"), Some("Customer 1"));
+    assert_eq!(resolved.names.get("c2"), Some("Customer 2"));
+    assert_eq!(resolved.names.get("c3"), None, "on the page that failed");
+    assert_eq!(resolved.warnings.len(), 1, "{:?}", resolved.warnings);
+    assert!(
+        resolved.warnings[0].contains("after page 1") && resolved.warnings[0].contains("404"),
+        "{:?}",
+        resolved.warnings
+    );
 }
 
 #[tokio::test]
