@@ -374,3 +374,26 @@ fn the_signed_in_partners_own_name_leads_the_headline_and_labels_its_direct_cust
         );
     }
 }
+
+#[test]
+fn a_sign_in_not_renewed_for_over_60_days_is_in_the_notes_once_in_each_language() {
+    let digest = digest_of(&[("a", "c", "high")], None);
+    for (language, says) in [
+        (Language::English, "last renewed 65 days ago"),
+        (Language::Swedish, "för 65 dagar sedan"),
+    ] {
+        let stale = Context {
+            stale_sign_in_days: Some(65),
+            ..ctx(language)
+        };
+        let view = View::build(&digest, &stale, Limits::FULL, attachments());
+        assert_eq!(
+            view.notes.iter().filter(|n| n.contains(says)).count(),
+            1,
+            "{:?}",
+            view.notes
+        );
+        let fresh = View::build(&digest, &ctx(language), Limits::FULL, attachments());
+        assert!(!fresh.notes.iter().any(|n| n.contains("login")));
+    }
+}

@@ -16,6 +16,7 @@ mod names;
 mod outputs;
 mod resolve;
 mod resolve_round_trip;
+mod signin;
 mod smtp;
 mod smtp_interop;
 mod source_errors;
