@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use crate::alert::{
-    AffectedResource, Alert, Confidence, Detail, DetailStore, Details, Severity, Status, Text,
+    AffectedResource, Alert, Confidence, Detail, DetailStore, Details, Severity, Text,
 };
 use crate::digest::{self, Digest, Rules};
 use crate::names::{Names, Origin};
@@ -67,24 +67,14 @@ pub fn alerts(fields: &[String]) -> Vec<Alert> {
             let text = |n: usize| get(n).map(Text::from);
             let minutes = i64::try_from(i).unwrap_or(0) + 1;
             Alert {
-                id: get(0).unwrap_or_else(|| format!("alert-{i}")),
                 display_name: text(1),
                 alert_type: text(3).unwrap_or_else(|| "unknown".into()),
-                status: Status::Active,
                 severity: Severity::from_raw(get(4).as_deref().unwrap_or("high")),
                 confidence: Confidence::from_raw(get(5).as_deref().unwrap_or("high")),
                 customer_tenant_id: text(6),
                 subscription_id: text(7),
                 reseller_tenant_id: text(8),
                 catalog_offer_id: text(9),
-                detected: as_of() - TimeDelta::minutes(minutes),
-                first_observed: None,
-                last_observed: None,
-                resolved_reason: None,
-                resolved_on: None,
-                resolved_by: None,
-                is_test: false,
-                last_activity: None,
                 details: Detail::from(&Details {
                     description: get(2),
                     affected_resources: vec![AffectedResource {
@@ -95,6 +85,10 @@ pub fn alerts(fields: &[String]) -> Vec<Alert> {
                         .map(|d| BTreeMap::from([(d.clone(), d)]))
                         .unwrap_or_default(),
                 }),
+                ..Alert::sample(
+                    &get(0).unwrap_or_else(|| format!("alert-{i}")),
+                    as_of() - TimeDelta::minutes(minutes),
+                )
             }
         })
         .collect()

@@ -36,6 +36,15 @@ fn rung(module: &str) -> Option<usize> {
     LADDER.iter().position(|r| r.contains(&module))
 }
 
+/// `src/` and every Rust file under it, sorted.
+fn source_files() -> (PathBuf, Vec<PathBuf>) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    (src, files)
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("src/ is readable") {
         let path = entry.expect("a directory entry").path();
@@ -130,10 +139,7 @@ struct Import {
 }
 
 fn imports() -> Vec<Import> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    files.sort();
+    let (src, files) = source_files();
     let mut imports = Vec::new();
     for file in files {
         let source = std::fs::read_to_string(&file).expect("a readable source file");
@@ -167,9 +173,7 @@ fn imports() -> Vec<Import> {
 
 #[test]
 fn every_module_is_on_a_rung_of_the_ladder() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    let (src, files) = source_files();
     let unplaced: BTreeSet<String> = files
         .iter()
         .map(|f| module_of(&src, f))
@@ -248,9 +252,7 @@ fn the_scan_sees_imports_that_run_back_up() {
 
 #[test]
 fn no_source_file_is_longer_than_900_lines() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    let (_, files) = source_files();
     let long: Vec<String> = files
         .iter()
         .filter_map(|f| {

@@ -50,6 +50,33 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// An active, high-severity `CryptoMining` alert with nothing else set, for tests to
+    /// change what they need of (`Alert { severity, ..Alert::sample(id, detected) }`).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn sample(id: &str, detected: DateTime<Utc>) -> Self {
+        Self {
+            id: id.to_owned(),
+            display_name: None,
+            alert_type: "CryptoMining".into(),
+            status: Status::Active,
+            severity: Severity::High,
+            confidence: Confidence::High,
+            customer_tenant_id: None,
+            subscription_id: None,
+            reseller_tenant_id: None,
+            catalog_offer_id: None,
+            detected,
+            first_observed: None,
+            last_observed: None,
+            resolved_reason: None,
+            resolved_on: None,
+            resolved_by: None,
+            is_test: false,
+            last_activity: None,
+            details: Detail::default(),
+        }
+    }
+
     /// The latest moment this copy of the alert speaks of; when the same alert arrives twice,
     /// the copy with the later moment is the more recent observation.
     pub fn last_change(&self) -> DateTime<Utc> {

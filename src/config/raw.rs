@@ -472,24 +472,15 @@ impl RawSource {
                 "set either client_secret_file or federated_token_file, not both",
             )),
             (Some(file), None) => {
-                let path = origin.resolve("source.client_secret_file", file.clone())?;
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    origin.invalid(
-                        "source.client_secret_file",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
-                let secret = text.trim_end_matches(['\r', '\n']);
+                let (path, secret) = secret_file(origin, "source.client_secret_file", file)?;
                 if secret.trim().is_empty() {
                     return Err(origin.invalid(
                         "source.client_secret_file",
                         format!("{} is empty", path.display()),
                     ));
                 }
-                crate::redact::register(secret);
-                Ok(Some(Credential::Secret(SecretString::from(
-                    secret.to_owned(),
-                ))))
+                crate::redact::register(&secret);
+                Ok(Some(Credential::Secret(SecretString::from(secret))))
             }
             (None, Some(file)) => {
                 federated(origin, "source.federated_token_file", file.clone()).map(Some)
@@ -723,6 +714,19 @@ impl RawMail {
     }
 }
 
+/// A secret file named by `key`: its path, and its text without the trailing newline.
+fn secret_file(
+    origin: &Origin<'_>,
+    key: &'static str,
+    file: &Path,
+) -> Result<(PathBuf, String), ConfigError> {
+    let path = origin.resolve(key, file.to_path_buf())?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| origin.invalid(key, format!("cannot read {}: {e}", path.display())))?;
+    let secret = text.trim_end_matches(['\r', '\n']).to_owned();
+    Ok((path, secret))
+}
+
 impl RawSmtp {
     fn validate(self, origin: &Origin<'_>) -> Result<SmtpConfig, ConfigError> {
         let host = self.host.trim().to_owned();
@@ -814,16 +818,7 @@ impl RawSmtp {
         origin: &Origin<'_>,
     ) -> Result<Option<(String, SecretString)>, ConfigError> {
         let password = match &self.password_file {
-            Some(file) => {
-                let path = origin.resolve("mail.smtp.password_file", file.clone())?;
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    origin.invalid(
-                        "mail.smtp.password_file",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
-                Some(text.trim_end_matches(['\r', '\n']).to_owned())
-            }
+            Some(file) => Some(secret_file(origin, "mail.smtp.password_file", file)?.1),
             None => (origin.env)(SMTP_PASSWORD_ENV),
         }
         .filter(|p| !p.is_empty());

@@ -287,14 +287,7 @@ impl<'p> Intake<'p> {
         let mut alerts = kept;
         // Ids are unique by now, so the order is total and an unstable sort (in place) gives
         // the same order as a stable one. Each alert is moved once, not at every pass.
-        order::sort_in_place_by(&mut alerts, |a, b| {
-            a.alert
-                .severity
-                .rank()
-                .cmp(&b.alert.severity.rank())
-                .then(a.alert.detected.cmp(&b.alert.detected))
-                .then_with(|| select::cmp_lower(&a.alert.id, &b.alert.id))
-        });
+        order::sort_in_place_by(&mut alerts, digest_order);
 
         let mut totals = Tally::default();
         for alert in &alerts {
@@ -356,6 +349,16 @@ fn place(
         age,
         alert,
     }
+}
+
+/// Digest order: most severe first, then oldest, then by id.
+fn digest_order(a: &DigestAlert, b: &DigestAlert) -> std::cmp::Ordering {
+    a.alert
+        .severity
+        .rank()
+        .cmp(&b.alert.severity.rank())
+        .then(a.alert.detected.cmp(&b.alert.detected))
+        .then_with(|| select::cmp_lower(&a.alert.id, &b.alert.id))
 }
 
 #[cfg(test)]

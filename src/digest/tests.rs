@@ -4,7 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 
 use super::*;
-use crate::alert::{Confidence, Severity, Status};
+use crate::alert::{Severity, Status};
 use crate::source::record::parse_time;
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -15,25 +15,9 @@ const AS_OF: &str = "2026-11-29T07:00:00Z";
 
 fn alert(id: &str, detected: DateTime<Utc>) -> Alert {
     Alert {
-        id: id.to_owned(),
-        display_name: None,
-        alert_type: "CryptoMining".into(),
-        status: Status::Active,
-        severity: Severity::High,
-        confidence: Confidence::High,
         customer_tenant_id: Some("c1".into()),
         subscription_id: Some("s1".into()),
-        reseller_tenant_id: None,
-        catalog_offer_id: None,
-        detected,
-        first_observed: None,
-        last_observed: None,
-        resolved_reason: None,
-        resolved_on: None,
-        resolved_by: None,
-        is_test: false,
-        last_activity: None,
-        details: crate::alert::Detail::default(),
+        ..Alert::sample(id, detected)
     }
 }
 
@@ -456,14 +440,7 @@ proptest! {
             .collect();
         let digest = build(alerts, as_of, rules());
         let mut expected = digest.alerts.clone();
-        expected.sort_by(|a, b| {
-            a.alert
-                .severity
-                .rank()
-                .cmp(&b.alert.severity.rank())
-                .then(a.alert.detected.cmp(&b.alert.detected))
-                .then_with(|| select::cmp_lower(&a.alert.id, &b.alert.id))
-        });
+        expected.sort_by(digest_order);
         prop_assert_eq!(ids(&digest), expected.iter().map(|a| a.alert.id.as_str()).collect::<Vec<_>>());
     }
 }

@@ -7,13 +7,13 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::error::{GraphError, TokenErrorBody, excerpt};
 use super::http::Http;
 use super::signin::Credential;
-use super::token::{TokenAnswer, read_federated, token_path};
+use super::token::{TokenAnswer, add_credential, read_federated, token_path};
 use crate::retry::Sleeper;
 
 /// What Microsoft answers to the device authorization request.
@@ -134,19 +134,7 @@ pub async fn sign_in(
                     ("client_id", flow.client_id),
                     ("device_code", &code.device_code),
                 ];
-                match (flow.credential, &assertion) {
-                    (Some(Credential::Secret(secret)), _) => {
-                        form.push(("client_secret", secret.expose_secret()));
-                    }
-                    (Some(Credential::FederatedTokenFile(_)), Some(jwt)) => {
-                        form.push((
-                            "client_assertion_type",
-                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                        ));
-                        form.push(("client_assertion", jwt.expose_secret()));
-                    }
-                    _ => {}
-                }
+                add_credential(&mut form, flow.credential, assertion.as_ref());
                 http.client().post(&token_endpoint).form(&form)
             })
             .await

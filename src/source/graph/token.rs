@@ -194,19 +194,7 @@ impl TokenSource {
         let response = http
             .send(&path, || {
                 let mut form: Vec<(&str, &str)> = form.to_vec();
-                match (credential, &assertion) {
-                    (Some(Credential::Secret(secret)), _) => {
-                        form.push(("client_secret", secret.expose_secret()));
-                    }
-                    (Some(Credential::FederatedTokenFile(_)), Some(jwt)) => {
-                        form.push((
-                            "client_assertion_type",
-                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                        ));
-                        form.push(("client_assertion", jwt.expose_secret()));
-                    }
-                    _ => {}
-                }
+                add_credential(&mut form, credential, assertion.as_ref());
                 http.client().post(&self.endpoint).form(&form)
             })
             .await?;
@@ -230,6 +218,28 @@ impl TokenSource {
                 excerpt(&response.body)
             ))
         })
+    }
+}
+
+/// The app's credential as token request fields: its secret, or the federated token read for
+/// this request (`assertion`) as a client assertion.
+pub(super) fn add_credential<'a>(
+    form: &mut Vec<(&str, &'a str)>,
+    credential: Option<&'a Credential>,
+    assertion: Option<&'a SecretString>,
+) {
+    match (credential, assertion) {
+        (Some(Credential::Secret(secret)), _) => {
+            form.push(("client_secret", secret.expose_secret()));
+        }
+        (Some(Credential::FederatedTokenFile(_)), Some(jwt)) => {
+            form.push((
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ));
+            form.push(("client_assertion", jwt.expose_secret()));
+        }
+        _ => {}
     }
 }
 

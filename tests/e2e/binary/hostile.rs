@@ -262,8 +262,7 @@ fn assert_csv_is_neutralised(day: &Path, corpus: &[String]) {
 
 /// The four reports and one `.eml` per configured recipient: nothing else, nowhere else.
 fn assert_files_stay_in_place(job: &Path) {
-    let mut files = Vec::new();
-    list_files(&job.join("out"), &mut files);
+    let files = crate::support::files_under(&job.join("out"));
     let relative: BTreeSet<String> = files
         .iter()
         .map(|f| f.strip_prefix(job).unwrap().display().to_string())
@@ -280,17 +279,6 @@ fn assert_files_stay_in_place(job: &Path) {
     .map(|f| format!("out/2026-11-29/{f}"))
     .collect();
     assert_eq!(relative, expected);
-}
-
-fn list_files(dir: &Path, into: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            list_files(&path, into);
-        } else {
-            into.push(path);
-        }
-    }
 }
 
 /// The headers a digest message has; any other would have come from data.

@@ -14,14 +14,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::fake_partner_center::{self, FakeCustomer};
 use crate::support::graph::ALERTS;
-use crate::support::{Job, read_csv, stderr, stdout};
+use crate::support::{Job, files_under, microsoft, read_csv, stderr, stdout};
 
 const TENANT: &str = "partner-tenant";
 const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
@@ -30,20 +29,6 @@ const PC_ACCESS: &str = "pc-user-access-29fd4b";
 const APP_ACCESS: &str = "app-only-access-5be0c3";
 const APP_SECRET: &str = "app-secret-d41f77";
 const WHO: &str = "admin@contoso-partner.example";
-
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/microsoft/",
-            $name
-        ))
-    };
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap()
-}
 
 /// Entra ID's token endpoint: device code polls (pending once, then signed in), refresh tokens
 /// that work once and are answered with the next one, and client credentials.
@@ -99,21 +84,21 @@ impl Respond for TokenEndpoint {
                 state.polls += 1;
                 if state.polls == 1 {
                     return ResponseTemplate::new(400)
-                        .set_body_json(json(fixture!("token-authorization-pending.json")));
+                        .set_body_json(microsoft::json("token-authorization-pending.json"));
                 }
-                let mut answer = json(fixture!("token-success-device.json"));
+                let mut answer = microsoft::json("token-success-device.json");
                 answer["access_token"] = GRAPH_ACCESS.into();
                 answer["refresh_token"] = state.issue().into();
-                answer["id_token"] = id_token(WHO).into();
+                answer["id_token"] = microsoft::id_token(CLIENT, WHO).into();
                 ResponseTemplate::new(200).set_body_json(answer)
             }
             Some("refresh_token") => {
                 if field("refresh_token") != state.live {
                     return ResponseTemplate::new(400)
-                        .set_body_json(json(fixture!("token-invalid-grant-700082.json")));
+                        .set_body_json(microsoft::json("token-invalid-grant-700082.json"));
                 }
                 let scope = field("scope").unwrap_or_default();
-                let mut answer = json(fixture!("token-refresh-success.json"));
+                let mut answer = microsoft::json("token-refresh-success.json");
                 answer["access_token"] = if scope.contains("api.partnercenter.microsoft.com") {
                     PC_ACCESS
                 } else {
@@ -130,7 +115,7 @@ impl Respond for TokenEndpoint {
                     "token_type": "Bearer", "expires_in": 3599, "access_token": APP_ACCESS
                 }))
             }
-            _ => ResponseTemplate::new(400).set_body_json(json(fixture!("token-70016.json"))),
+            _ => ResponseTemplate::new(400).set_body_json(microsoft::json("token-70016.json")),
         }
     }
 }
@@ -150,20 +135,9 @@ impl Respond for Graph {
             ResponseTemplate::new(200).set_body_raw(self.0.clone(), "application/json")
         } else {
             ResponseTemplate::new(403)
-                .set_body_raw(fixture!("missing-mfa-403.json"), "application/json")
+                .set_body_raw(microsoft::text("missing-mfa-403.json"), "application/json")
         }
     }
-}
-
-fn id_token(who: &str) -> String {
-    let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    format!(
-        "{}.{}.",
-        b64(r#"{"typ":"JWT","alg":"none"}"#),
-        b64(&format!(
-            r#"{{"aud":"{CLIENT}","preferred_username":"{who}"}}"#
-        ))
-    )
 }
 
 fn sample() -> String {
@@ -222,7 +196,7 @@ struct Service {
 async fn service() -> Service {
     let server = MockServer::start().await;
     let entra = Arc::new(Entra::default());
-    let mut code = json(fixture!("devicecode-response.json"));
+    let mut code = microsoft::json("devicecode-response.json");
     code["interval"] = 1.into();
     Mock::given(method("POST"))
         .and(path(format!("/{TENANT}/oauth2/v2.0/devicecode")))
@@ -268,7 +242,10 @@ fn store(job: &Job) -> PathBuf {
 
 fn stored_token(job: &Job) -> String {
     let text = std::fs::read_to_string(store(job)).unwrap();
-    json(&text)["refresh_token"].as_str().unwrap().to_owned()
+    serde_json::from_str::<Value>(&text).unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn run(job: &Job, args: Vec<String>, env: Vec<(String, String)>) -> std::process::Output {
@@ -309,17 +286,6 @@ fn counts(stderr: &str) -> Vec<String> {
     .collect()
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            files_under(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 #[tokio::test]
 async fn login_once_then_daily_runs_sign_in_with_rotated_tokens_and_name_everything() {
     let s = service().await;
@@ -332,7 +298,7 @@ async fn login_once_then_daily_runs_sign_in_with_rotated_tokens_and_name_everyth
 
     let login = run(&job, vec!["login".into()], Vec::new()).await;
     assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
-    let shown = json(fixture!("devicecode-response.json"))["message"]
+    let shown = microsoft::json("devicecode-response.json")["message"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -407,9 +373,7 @@ async fn login_once_then_daily_runs_sign_in_with_rotated_tokens_and_name_everyth
             }
         }
     }
-    let mut files = Vec::new();
-    files_under(job.path(), &mut files);
-    for file in files {
+    for file in files_under(job.path()) {
         let bytes = std::fs::read(&file).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for secret in &secrets {

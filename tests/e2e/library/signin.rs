@@ -7,7 +7,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use csp_alert_digest::retry::Sleeper;
 use csp_alert_digest::source::graph::device::{self, DeviceError, Flow};
 use csp_alert_digest::source::graph::signin::{Origin, Stored};
@@ -19,43 +18,19 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::support::microsoft;
+
 const TENANT: &str = "partner-tenant";
 const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
 const DEVICE_PATH: &str = "/partner-tenant/oauth2/v2.0/devicecode";
 const TOKEN_PATH: &str = "/partner-tenant/oauth2/v2.0/token";
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/microsoft/",
-            $name
-        ))
-    };
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap()
-}
-
-/// An id token naming `who` (unsigned: the job reads the claims of a token it got over TLS).
-fn id_token(who: &str) -> String {
-    let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    format!(
-        "{}.{}.",
-        b64(r#"{"typ":"JWT","alg":"none"}"#),
-        b64(&format!(
-            r#"{{"aud":"{CLIENT}","preferred_username":"{who}","tid":"x"}}"#
-        ))
-    )
-}
-
 /// The documented device-code success answer, with tokens of our own.
 fn device_success(refresh: &str) -> Value {
-    let mut answer = json(fixture!("token-success-device.json"));
+    let mut answer = microsoft::json("token-success-device.json");
     answer["access_token"] = "user-access-from-login".into();
     answer["refresh_token"] = refresh.into();
-    answer["id_token"] = id_token("admin@contoso-partner.example").into();
+    answer["id_token"] = microsoft::id_token(CLIENT, "admin@contoso-partner.example").into();
     answer
 }
 
@@ -150,9 +125,9 @@ impl Login {
 #[tokio::test]
 async fn login_shows_microsofts_message_polls_at_its_interval_and_names_who_signed_in() {
     let login = Login::start(
-        json(fixture!("devicecode-response.json")),
+        microsoft::json("devicecode-response.json"),
         vec![
-            (400, json(fixture!("token-authorization-pending.json"))),
+            (400, microsoft::json("token-authorization-pending.json")),
             (200, device_success("refresh-from-login")),
         ],
     )
@@ -161,7 +136,7 @@ async fn login_shows_microsofts_message_polls_at_its_interval_and_names_who_sign
     let signed_in = result.unwrap();
     assert_eq!(
         shown,
-        [json(fixture!("devicecode-response.json"))["message"]
+        [microsoft::json("devicecode-response.json")["message"]
             .as_str()
             .unwrap()]
     );
@@ -185,12 +160,12 @@ async fn login_shows_microsofts_message_polls_at_its_interval_and_names_who_sign
 
 #[tokio::test]
 async fn slow_down_adds_five_seconds_to_every_later_poll() {
-    let pending = (400, json(fixture!("token-authorization-pending.json")));
+    let pending = (400, microsoft::json("token-authorization-pending.json"));
     let login = Login::start(
-        json(fixture!("devicecode-response.json")),
+        microsoft::json("devicecode-response.json"),
         vec![
             pending.clone(),
-            (400, json(fixture!("token-slow-down.json"))),
+            (400, microsoft::json("token-slow-down.json")),
             pending,
             (200, device_success("r")),
         ],
@@ -204,13 +179,13 @@ async fn slow_down_adds_five_seconds_to_every_later_poll() {
 async fn a_declined_or_expired_sign_in_is_a_refusal_that_says_so() {
     for (fixture, says) in [
         (
-            json(fixture!("token-authorization-declined.json")),
+            microsoft::json("token-authorization-declined.json"),
             "declined",
         ),
-        (json(fixture!("token-expired-token.json")), "expired"),
+        (microsoft::json("token-expired-token.json"), "expired"),
     ] {
         let login = Login::start(
-            json(fixture!("devicecode-response.json")),
+            microsoft::json("devicecode-response.json"),
             vec![(400, fixture)],
         )
         .await;
@@ -228,11 +203,11 @@ async fn a_declined_or_expired_sign_in_is_a_refusal_that_says_so() {
 
 #[tokio::test]
 async fn the_code_runs_out_when_nobody_signs_in() {
-    let mut code = json(fixture!("devicecode-response.json"));
+    let mut code = microsoft::json("devicecode-response.json");
     code["expires_in"] = 12.into();
     let login = Login::start(
         code,
-        vec![(400, json(fixture!("token-authorization-pending.json")))],
+        vec![(400, microsoft::json("token-authorization-pending.json"))],
     )
     .await;
     match login.sign_in().await.0 {
@@ -260,12 +235,12 @@ impl Respond for SingleUse {
             || !body.contains(&format!("refresh_token={}&", *live))
         {
             return ResponseTemplate::new(400)
-                .set_body_json(json(fixture!("token-invalid-grant-700082.json")));
+                .set_body_json(microsoft::json("token-invalid-grant-700082.json"));
         }
         let mut issued = self.issued.lock().unwrap();
         *issued += 1;
         let next = format!("rotated-{issued}");
-        let mut answer = json(fixture!("token-refresh-success.json"));
+        let mut answer = microsoft::json("token-refresh-success.json");
         answer["access_token"] = format!("user-access-{issued}").into();
         answer["refresh_token"] = next.clone().into();
         *live = next;
@@ -416,7 +391,7 @@ async fn an_app_only_token_refused_for_want_of_mfa_names_sign_in_user_and_login(
         .and(path("/beta/security/partner/securityAlerts"))
         .respond_with(
             ResponseTemplate::new(403)
-                .set_body_raw(fixture!("missing-mfa-403.json"), "application/json"),
+                .set_body_raw(microsoft::text("missing-mfa-403.json"), "application/json"),
         )
         .mount(&server)
         .await;

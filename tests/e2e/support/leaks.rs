@@ -127,19 +127,10 @@ fn base64_runs(text: &str) -> impl Iterator<Item = String> + '_ {
 pub fn everything(output: &Output, dir: &Path) -> Vec<u8> {
     let mut all = output.stdout.clone();
     all.extend_from_slice(&output.stderr);
-    add_files(dir, &mut all);
-    all
-}
-
-fn add_files(dir: &Path, into: &mut Vec<u8>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            add_files(&path, into);
-        } else {
-            into.extend(std::fs::read(&path).unwrap());
-        }
+    for file in super::files_under(dir) {
+        all.extend(std::fs::read(&file).unwrap());
     }
+    all
 }
 
 /// Asserts that no canary leaked in `what`.

@@ -9,6 +9,7 @@ pub mod hostile;
 pub mod interop_smtp;
 pub mod job;
 pub mod leaks;
+pub mod microsoft;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -93,4 +94,22 @@ pub fn probe_line<'a>(stdout: &'a str, probe: &str) -> &'a str {
         .lines()
         .find(|l| l.split_whitespace().nth(1) == Some(probe))
         .unwrap_or_else(|| panic!("no {probe} line in {stdout}"))
+}
+
+/// Every file under `dir`, at any depth.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }
