@@ -171,18 +171,18 @@ mod tests {
 
     const WEEK: Duration = Duration::from_secs(7 * 86_400);
 
-    #[test]
-    fn names_are_used_until_they_are_older_than_the_maximum_age() {
+    /// A new ledger, and `entries` stored in it at `stored_at`.
+    fn ledger_with(entries: &[Entry], stored_at: &str) -> (tempfile::TempDir, Ledger) {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(dir.path()).unwrap();
+        store(ledger.connection(), entries, at(stored_at), WEEK).unwrap();
+        (dir, ledger)
+    }
+
+    #[test]
+    fn names_are_used_until_they_are_older_than_the_maximum_age() {
+        let (_dir, ledger) = ledger_with(&[entry("a", "Alpha")], "2026-11-01T07:00:00Z");
         let conn = ledger.connection();
-        store(
-            conn,
-            &[entry("a", "Alpha")],
-            at("2026-11-01T07:00:00Z"),
-            WEEK,
-        )
-        .unwrap();
         let fresh = load(conn, at("2026-11-08T07:00:00Z"), WEEK).unwrap();
         assert_eq!(
             fresh["a"],
@@ -199,16 +199,11 @@ mod tests {
 
     #[test]
     fn a_newer_answer_replaces_the_old_one_and_expired_entries_are_deleted() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path()).unwrap();
-        let conn = ledger.connection();
-        store(
-            conn,
+        let (_dir, ledger) = ledger_with(
             &[entry("a", "Alpha"), entry("b", "Beta")],
-            at("2026-11-01T07:00:00Z"),
-            WEEK,
-        )
-        .unwrap();
+            "2026-11-01T07:00:00Z",
+        );
+        let conn = ledger.connection();
         store(
             conn,
             &[entry("a", "Alpha Renamed")],

@@ -49,25 +49,7 @@ pub fn quirks_page() -> String {
 
 /// Reads a CSV report: strips the BOM, checks every row has the header's width.
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let bytes = std::fs::read(path).expect("read csv");
-    let body = bytes
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .expect("CSV starts with a UTF-8 BOM");
-    let mut reader = csv::ReaderBuilder::new().from_reader(body);
-    let header: Vec<String> = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let rows: Vec<Vec<String>> = reader
-        .records()
-        .map(|r| r.expect("row parses").iter().map(str::to_owned).collect())
-        .collect();
-    for row in &rows {
-        assert_eq!(row.len(), header.len(), "fixed column count");
-    }
-    (header, rows)
+    csp_alert_digest::fuzzing::read_report(&std::fs::read(path).expect("read csv"))
 }
 
 /// The path an external tool's variable holds (`.ci/run` sets each). Without it, `test` says so

@@ -116,6 +116,18 @@ impl Harness {
             .collect()
     }
 
+    /// Collects, expecting the collector to give up after `attempts` attempts (retries
+    /// spent: a transient failure); returns the error.
+    pub async fn gives_up_after(&self, attempts: u32) -> GraphError {
+        let err = self.collect().await.unwrap_err();
+        assert!(!err.is_permanent(), "{err}");
+        assert!(
+            matches!(err, GraphError::Exhausted { attempts: a, .. } if a == attempts),
+            "{err}"
+        );
+        err
+    }
+
     pub async fn token_requests(&self) -> usize {
         token_requests(&self.server).await
     }

@@ -14,14 +14,21 @@ fn token_request() -> MockBuilder {
     Mock::given(method("POST")).and(path(format!("/{TENANT}/oauth2/v2.0/token")))
 }
 
+/// The token endpoint answers the next `times` requests with `answer` (and is asked exactly
+/// that often).
+async fn token_answers(h: &Harness, answer: ResponseTemplate, times: u64) {
+    token_request()
+        .respond_with(answer)
+        .up_to_n_times(times)
+        .expect(times)
+        .mount(&h.server)
+        .await;
+}
+
 /// The error a collection ends with when the token endpoint answers `status` with `body`, once.
 async fn token_refused(status: u16, body: serde_json::Value) -> (Harness, GraphError) {
     let h = Harness::start().await;
-    token_request()
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .expect(1)
-        .mount(&h.server)
-        .await;
+    token_answers(&h, ResponseTemplate::new(status).set_body_json(body), 1).await;
     let err = h.collect().await.unwrap_err();
     (h, err)
 }
@@ -84,11 +91,7 @@ async fn a3_unknown_app_unauthorized_client_and_invalid_scope_are_permanent_with
 #[tokio::test]
 async fn a4_token_endpoint_5xx_is_retried_then_succeeds() {
     let h = Harness::start().await;
-    token_request()
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .mount(&h.server)
-        .await;
+    token_answers(&h, ResponseTemplate::new(503), 1).await;
     h.token_ok().await;
     one_page(&h).await;
     let collected = h.collect().await.unwrap();
@@ -100,17 +103,8 @@ async fn a4_token_endpoint_5xx_is_retried_then_succeeds() {
 #[tokio::test]
 async fn a4_a_token_endpoint_that_stays_down_fails_as_transient() {
     let h = Harness::start().await;
-    token_request()
-        .respond_with(ResponseTemplate::new(500))
-        .expect(3)
-        .mount(&h.server)
-        .await;
-    let err = h.collect().await.unwrap_err();
-    assert!(!err.is_permanent(), "{err}");
-    assert!(
-        matches!(err, GraphError::Exhausted { attempts: 3, .. }),
-        "{err}"
-    );
+    token_answers(&h, ResponseTemplate::new(500), 3).await;
+    h.gives_up_after(3).await;
 }
 
 #[tokio::test]
@@ -147,11 +141,7 @@ async fn a5_an_answer_without_a_token_or_in_html_is_an_error() {
         ResponseTemplate::new(200).set_body_raw("<html>Sign in</html>", "text/html"),
     ] {
         let h = Harness::start().await;
-        token_request()
-            .respond_with(answer)
-            .expect(1)
-            .mount(&h.server)
-            .await;
+        token_answers(&h, answer, 1).await;
         let err = h.collect().await.unwrap_err().to_string();
         assert!(err.contains("token"), "{err}");
     }
