@@ -229,3 +229,18 @@ fn source_keys_are_checked_against_the_kind_and_unknown_ones_named_with_their_li
     );
     assert_config_error(&config, &["source.path", "kind = \"file\""]);
 }
+
+#[test]
+fn an_unknown_sign_in_and_a_refresh_token_file_for_an_app_are_refused() {
+    let graph = testkit::ConfigToml::graph("https://graph.microsoft.com", "t", "c");
+    let config = graph.clone().source("sign_in", "maybe").to_string();
+    assert_config_error(&config, &["source.sign_in", "\"app\" or \"user\"", "maybe"]);
+    let config = graph
+        .source("client_secret_file", "secret")
+        .source("refresh_token_file", "token")
+        .to_string();
+    assert_config_error(
+        &config,
+        &["source.refresh_token_file", "sign_in = \"user\""],
+    );
+}

@@ -48,6 +48,25 @@ fn the_shipped_graph_example_config_loads_with_a_secret_from_the_environment() {
 }
 
 #[test]
+fn the_shipped_app_plus_user_example_loads_without_a_secret_and_keeps_its_token_under_state_dir() {
+    let config = load("graph-user.toml", &[]);
+    let csp_alert_digest::source::SourceConfig::Graph(graph) = config.source else {
+        panic!("a graph source");
+    };
+    let csp_alert_digest::source::graph::SignIn::User { store, credential } = &graph.sign_in else {
+        panic!("sign_in = \"user\"");
+    };
+    assert!(credential.is_none(), "a public client sends no secret");
+    assert_eq!(store.seed(), None);
+    assert_eq!(
+        store.path(),
+        Path::new(
+            "/var/lib/csp-alert-digest/state/sign-in/22222222-3333-4444-5555-666666666666.json"
+        )
+    );
+}
+
+#[test]
 fn the_shipped_smtp_example_config_loads_with_secrets_from_the_environment() {
     let config = load(
         "smtp.toml",
