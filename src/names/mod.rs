@@ -8,7 +8,7 @@ pub mod file;
 pub mod partner_center;
 mod settings;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -95,8 +95,7 @@ impl Names {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Wanted {
     pub customers: BTreeSet<String>,
-    /// Each reseller with one of its customers, whose relationships name it.
-    pub resellers: BTreeMap<String, Option<String>>,
+    pub resellers: BTreeSet<String>,
     pub subscriptions: BTreeSet<String>,
 }
 
@@ -106,7 +105,7 @@ impl Wanted {
         // The ids repeat across alerts: gathered borrowed, copied once each.
         let mut customers: HashSet<&str, Fast> = HashSet::default();
         let mut subscriptions: HashSet<&str, Fast> = HashSet::default();
-        let mut resellers: HashMap<&str, Option<&str>, Fast> = HashMap::default();
+        let mut resellers: HashSet<&str, Fast> = HashSet::default();
         for a in &digest.alerts {
             if let Some(c) = a.customer.as_deref() {
                 customers.insert(c);
@@ -115,18 +114,12 @@ impl Wanted {
                 subscriptions.insert(s);
             }
             if let Partner::Reseller(r) = &a.partner {
-                let customer = resellers.entry(r).or_default();
-                if customer.is_none() {
-                    *customer = a.customer.as_deref();
-                }
+                resellers.insert(r);
             }
         }
         Self {
             customers: customers.into_iter().map(str::to_owned).collect(),
-            resellers: resellers
-                .into_iter()
-                .map(|(r, c)| (r.to_owned(), c.map(str::to_owned)))
-                .collect(),
+            resellers: resellers.into_iter().map(str::to_owned).collect(),
             subscriptions: subscriptions.into_iter().map(str::to_owned).collect(),
         }
     }
@@ -134,7 +127,7 @@ impl Wanted {
     fn ids(&self) -> impl Iterator<Item = &String> {
         self.customers
             .iter()
-            .chain(self.resellers.keys())
+            .chain(&self.resellers)
             .chain(&self.subscriptions)
     }
 }
@@ -377,7 +370,7 @@ async fn fetch(
     if !resellers
         || wanted
             .resellers
-            .keys()
+            .iter()
             .all(|r| named_by_file(r) || fresh.contains_key(r))
     {
         return;

@@ -134,13 +134,10 @@ pub fn customers(n: usize) -> Vec<FakeCustomer> {
 
 /// What a digest would show: these customers, resellers (with one customer each) and
 /// subscriptions.
-pub fn wanted(customers: &[&str], resellers: &[(&str, &str)], subscriptions: &[&str]) -> Wanted {
+pub fn wanted(customers: &[&str], resellers: &[&str], subscriptions: &[&str]) -> Wanted {
     Wanted {
         customers: customers.iter().map(|c| (*c).to_owned()).collect(),
-        resellers: resellers
-            .iter()
-            .map(|(r, c)| ((*r).to_owned(), Some((*c).to_owned())))
-            .collect(),
+        resellers: resellers.iter().map(|r| (*r).to_owned()).collect(),
         subscriptions: subscriptions.iter().map(|s| (*s).to_owned()).collect(),
     }
 }

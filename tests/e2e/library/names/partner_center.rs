@@ -140,9 +140,7 @@ async fn the_app_plus_user_relationships_call_refused_with_403_is_one_warning_an
         .mount(&h.server)
         .await;
     h.mount_partner_center(customers(3)).await;
-    let resolved = h
-        .resolve(&wanted(&["c1", "c2"], &[("r1", "c1"), ("r2", "c2")], &[]))
-        .await;
+    let resolved = h.resolve(&wanted(&["c1", "c2"], &["r1", "r2"], &[])).await;
     assert_eq!(resolved.names.get("c1"), Some("Customer 1"));
     assert_eq!(resolved.names.get("c2"), Some("Customer 2"));
     assert_eq!(resolved.names.get("r1"), None);
@@ -167,7 +165,7 @@ async fn a_401_on_relationships_gets_one_fresh_token_then_is_a_warning() {
         .mount(&h.server)
         .await;
     h.mount_partner_center(customers(1)).await;
-    let resolved = h.resolve(&wanted(&["c1"], &[("r1", "c1")], &[])).await;
+    let resolved = h.resolve(&wanted(&["c1"], &["r1"], &[])).await;
     assert_eq!(resolved.names.get("c1"), Some("Customer 1"));
     assert_eq!(resolved.warnings.len(), 1);
     assert!(
@@ -188,11 +186,7 @@ async fn reseller_names_come_from_one_relationships_call_for_every_reseller() {
     all[2].reseller = Some(("r2".to_owned(), "Reseller Two".to_owned()));
     h.mount_partner_center(all).await;
     let resolved = h
-        .resolve(&wanted(
-            &["c1", "c2", "c3"],
-            &[("r1", "c1"), ("r2", "c3")],
-            &[],
-        ))
+        .resolve(&wanted(&["c1", "c2", "c3"], &["r1", "r2"], &[]))
         .await;
     assert!(resolved.warnings.is_empty(), "{:?}", resolved.warnings);
     assert_eq!(resolved.names.get("r1"), Some("Reseller One"));
@@ -246,7 +240,7 @@ async fn partner_center_down_with_a_cold_cache_leaves_the_ids_unnamed() {
         .respond_with(ResponseTemplate::new(500))
         .mount(&h.server)
         .await;
-    let resolved = h.resolve(&wanted(&["c1"], &[("r1", "c1")], &["s1"])).await;
+    let resolved = h.resolve(&wanted(&["c1"], &["r1"], &["s1"])).await;
     assert!(resolved.names.is_empty());
     assert_eq!(resolved.stats.unnamed, 3);
     assert_eq!(
@@ -443,7 +437,7 @@ async fn name_lookups_stop_at_their_deadline_and_keep_what_they_found() {
         .await;
     h.mount_partner_center(customers(1)).await;
     let started = std::time::Instant::now();
-    let resolved = h.resolve(&wanted(&["c1"], &[("r1", "c1")], &[])).await;
+    let resolved = h.resolve(&wanted(&["c1"], &["r1"], &[])).await;
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(
         resolved.names.get("c1"),
@@ -484,7 +478,7 @@ async fn with_resellers_off_the_app_plus_user_call_is_never_made() {
     let mut h = Harness::start().await;
     h.names.partner_center.as_mut().unwrap().resellers = false;
     h.mount_partner_center(customers(1)).await;
-    let resolved = h.resolve(&wanted(&["c1"], &[("r1", "c1")], &[])).await;
+    let resolved = h.resolve(&wanted(&["c1"], &["r1"], &[])).await;
     assert_eq!(resolved.names.get("c1"), Some("Customer 1"));
     assert!(resolved.warnings.is_empty(), "{:?}", resolved.warnings);
     assert!(relationship_calls(&h.server).await.is_empty());
