@@ -74,6 +74,7 @@ pub fn report(plan: &Plan, done: &[Done], dry_run: bool) -> Report {
                 if matches!(
                     error,
                     crate::source::graph::GraphError::Auth { .. }
+                        | crate::source::graph::GraphError::SignInExpired { .. }
                         | crate::source::graph::GraphError::Unauthorized { .. }
                         | crate::source::graph::GraphError::Forbidden { .. }
                         | crate::source::graph::GraphError::MissingMfa { .. }

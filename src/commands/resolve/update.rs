@@ -62,6 +62,7 @@ impl Outcome {
             self,
             Self::Failed {
                 error: GraphError::Auth { .. }
+                    | GraphError::SignInExpired { .. }
                     | GraphError::Unauthorized { .. }
                     | GraphError::Forbidden { .. }
                     | GraphError::MissingMfa { .. },

@@ -9,6 +9,12 @@ pub enum GraphError {
     /// The token endpoint refused our credentials or request.
     #[error("sign-in failed: {message}")]
     Auth { message: String },
+    /// The stored App+User sign-in can no longer be redeemed (`invalid_grant`): expired after
+    /// 90 days unused, credentials changed, or MFA needed again.
+    #[error(
+        "sign-in failed: the stored sign-in can no longer be used ({message}): run `csp-alert-digest login --config <this config>` to sign in again"
+    )]
+    SignInExpired { message: String },
     /// The service rejected the access token even after one refresh.
     #[error("{path}: 401 Unauthorized even with a fresh token: {message}")]
     Unauthorized { path: String, message: String },
@@ -80,6 +86,7 @@ impl GraphError {
         matches!(
             self,
             Self::Auth { .. }
+                | Self::SignInExpired { .. }
                 | Self::Unauthorized { .. }
                 | Self::Forbidden { .. }
                 | Self::MissingMfa { .. }

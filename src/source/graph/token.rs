@@ -146,16 +146,7 @@ impl TokenSource {
             ("scope", scope.as_str()),
         ];
         let path = token_path(&self.endpoint);
-        let answer = match self.post(http, &form, credential).await {
-            Err(GraphError::Auth { message }) if message.contains("invalid_grant") => {
-                return Err(GraphError::Auth {
-                    message: format!(
-                        "the stored sign-in can no longer be used ({message}): run `csp-alert-digest login --config <this config>` to sign in again"
-                    ),
-                });
-            }
-            other => other?,
-        };
+        let answer = self.post(http, &form, credential).await?;
         if let Some(rotated) = answer.refresh_token.as_deref().filter(|t| !t.is_empty()) {
             crate::redact::register(rotated);
             let now = chrono::Utc::now();
@@ -201,6 +192,11 @@ impl TokenSource {
         let status = response.status.as_u16();
         if status != 200 {
             let body: TokenErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
+            if body.error.as_deref() == Some("invalid_grant") {
+                return Err(GraphError::SignInExpired {
+                    message: token_error_message(status, &body),
+                });
+            }
             return Err(GraphError::Auth {
                 message: if body.error.is_some() {
                     token_error_message(status, &body)

@@ -332,6 +332,7 @@ async fn a_refused_refresh_token_says_to_run_login_and_keeps_the_store() {
         .await
         .unwrap_err();
     let message = err.to_string();
+    assert!(matches!(err, GraphError::SignInExpired { .. }), "{err:?}");
     assert!(err.is_permanent());
     assert!(
         message.contains("AADSTS700082")
