@@ -19,7 +19,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::fake_partner_center::{self, FakeCustomer};
-use crate::support::graph::ALERTS;
+use crate::support::graph::{ALERTS, alert_path, alert_with_status};
 use crate::support::{Job, files_under, microsoft, read_csv, stderr, stdout};
 
 const TENANT: &str = "partner-tenant";
@@ -120,11 +120,11 @@ impl Respond for TokenEndpoint {
     }
 }
 
-/// Graph: the sample's alerts for a user's token; `403 Unauthorized_MissingMFA` (as partners
-/// report it) for any other.
-struct Graph(String);
+/// Graph: `answer` for a user's token; `403 Unauthorized_MissingMFA` (as partners report it)
+/// for any other.
+struct UserOnly(ResponseTemplate);
 
-impl Respond for Graph {
+impl Respond for UserOnly {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let bearer = request
             .headers
@@ -132,7 +132,7 @@ impl Respond for Graph {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         if bearer == format!("Bearer {GRAPH_ACCESS}") {
-            ResponseTemplate::new(200).set_body_raw(self.0.clone(), "application/json")
+            self.0.clone()
         } else {
             ResponseTemplate::new(403)
                 .set_body_raw(microsoft::text("missing-mfa-403.json"), "application/json")
@@ -211,7 +211,28 @@ async fn service() -> Service {
     let sample = sample();
     Mock::given(method("GET"))
         .and(path(ALERTS))
-        .respond_with(Graph(sample.clone()))
+        .respond_with(UserOnly(
+            ResponseTemplate::new(200).set_body_raw(sample.clone(), "application/json"),
+        ))
+        .mount(&server)
+        .await;
+    // One alert for `resolve`: read, then changed to resolved as fraud.
+    Mock::given(method("GET"))
+        .and(path(alert_path("a1")))
+        .respond_with(UserOnly(
+            ResponseTemplate::new(200).set_body_json(alert_with_status("a1", "active", None)),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(alert_path("a1")))
+        .respond_with(UserOnly(
+            ResponseTemplate::new(200).set_body_json(alert_with_status(
+                "a1",
+                "resolved",
+                Some("fraud"),
+            )),
+        ))
         .mount(&server)
         .await;
     let customers = customers(&from_file().0);
@@ -445,4 +466,57 @@ async fn a_run_killed_around_the_token_answer_leaves_the_old_token_or_the_new_ne
         // try starts from what the store holds, as a later run would.
         s.entra.state.lock().unwrap().live = Some(after);
     }
+}
+
+#[tokio::test]
+async fn resolve_signs_in_the_same_way_and_meets_missing_mfa_as_an_app() {
+    let s = service().await;
+    let job = Job::new(&user_config(&s.server.uri()), "");
+    let login = run(&job, vec!["login".into()], Vec::new()).await;
+    assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
+    let args = |a: &[&str]| -> Vec<String> { a.iter().map(|s| (*s).to_owned()).collect() };
+    let resolved = run(
+        &job,
+        args(&["resolve", "--id", "a1", "--reason", "fraud"]),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(resolved.status.code(), Some(0), "{}", stderr(&resolved));
+    assert_eq!(
+        stored_token(&job),
+        "refresh-token-2-0b7e2c",
+        "one redemption, kept"
+    );
+    let patches: Vec<_> = s
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .collect();
+    assert_eq!(patches.len(), 1);
+    assert_eq!(
+        patches[0].headers.get("authorization").unwrap(),
+        format!("Bearer {GRAPH_ACCESS}").as_str()
+    );
+
+    let app = Job::new(
+        &testkit::ConfigToml::graph(&s.server.uri(), TENANT, CLIENT)
+            .source("max_attempts", 2)
+            .to_string(),
+        "",
+    );
+    let refused = run(
+        &app,
+        args(&["resolve", "--id", "a1", "--reason", "fraud"]),
+        vec![("CSP_DIGEST_CLIENT_SECRET".into(), APP_SECRET.into())],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    let said = format!("{}{}", stdout(&refused), stderr(&refused));
+    assert!(
+        said.contains("Unauthorized_MissingMFA") && said.contains("csp-alert-digest login"),
+        "{said}"
+    );
 }
