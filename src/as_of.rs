@@ -1,7 +1,7 @@
 //! The `--as-of` instant: an RFC 3339 instant, or a date meaning that day's start in the
 //! configured zone. It replaces "now" for the window, the ages and the digest date.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// Resolves `--as-of` (or `now` when absent).
@@ -9,13 +9,21 @@ pub fn resolve(raw: Option<&str>, tz: Tz, now: DateTime<Utc>) -> Result<DateTime
     let Some(raw) = raw.map(str::trim) else {
         return Ok(now);
     };
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
+    let instant = if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        t.with_timezone(&Utc)
+    } else {
+        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            format!("--as-of {raw:?} is neither an RFC 3339 instant (2026-11-29T07:00:00Z) nor a date (2026-11-29)")
+        })?;
+        start_of_day(date, tz)
+    };
+    // The digest date names a folder `YYYY-MM-DD`: a fifth digit would break that shape.
+    if digest_date(instant, tz).year() > 9999 {
+        return Err(format!(
+            "--as-of {raw:?} falls after the year 9999 in {tz}; digest dates have four-digit years"
+        ));
     }
-    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        format!("--as-of {raw:?} is neither an RFC 3339 instant (2026-11-29T07:00:00Z) nor a date (2026-11-29)")
-    })?;
-    Ok(start_of_day(date, tz))
+    Ok(instant)
 }
 
 /// The first instant of `date` in `tz`. Where midnight does not exist (a DST jump at

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use csp_alert_digest::cli::Cli;
+use csp_alert_digest::cli::{Cli, Command};
 use csp_alert_digest::exit::Exit;
 use csp_alert_digest::{commands, logging};
 
@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
     let log_format = cli.log_format;
+    let is_run = matches!(cli.command, Command::Run(_));
     // Run on a task so a panic (a bug) comes back as an error: the panic hook has printed it,
     // and the documented exit code for it is 1. SIGTERM ends the run with exit code 3.
     // A local task: the ledger's SQLite connection stays on this thread.
@@ -26,6 +27,10 @@ async fn main() -> ExitCode {
                     // Every ledger write is its own transaction and a delivery is marked sent
                     // only after the server accepted it, so stopping here loses nothing.
                     tracing::warn!(signal, "stopped by a signal; pending deliveries stay pending");
+                    if is_run {
+                        // A run ends with its summary line, a stopped one too.
+                        tracing::info!(exit_code = Exit::Transient.code(), "run finished");
+                    }
                     Exit::Transient
                 }
             }

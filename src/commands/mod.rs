@@ -16,20 +16,30 @@ use resolve::Decision;
 pub async fn dispatch(command: Command, log_format: LogFormat) -> Exit {
     match command {
         Command::Run(args) => {
-            let outcome = run::run(&run::Request {
-                config: &args.config,
-                as_of: args.as_of.as_deref(),
-                dry_run: args.dry_run,
-                force: args.force,
-                now: chrono::Utc::now(),
-            })
+            let mut noted = run::Summary::default();
+            let outcome = run::run_noting(
+                &run::Request {
+                    config: &args.config,
+                    as_of: args.as_of.as_deref(),
+                    dry_run: args.dry_run,
+                    force: args.force,
+                    now: chrono::Utc::now(),
+                },
+                &mut noted,
+            )
             .await;
+            // Every run ends with its summary line, a failed one too.
             match outcome {
                 Ok(summary) => {
                     summary.log();
                     summary.exit
                 }
-                Err(failure) => fail(&failure, log_format),
+                Err(failure) => {
+                    let exit = fail(&failure, log_format);
+                    noted.exit = exit;
+                    noted.log();
+                    exit
+                }
             }
         }
         Command::Resolve(args) => match resolve_command(&args).await {

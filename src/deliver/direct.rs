@@ -117,13 +117,14 @@ impl Write for DirectWriter {
 }
 
 fn open(path: &Path, direct: bool) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    // Owner-only, and never through a link put where the file goes.
+    options.write(true).create(true).truncate(true).mode(0o600);
     #[cfg(target_os = "linux")]
-    if direct {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_DIRECT);
-    }
+    options.custom_flags(libc::O_NOFOLLOW | if direct { libc::O_DIRECT } else { 0 });
+    #[cfg(not(target_os = "linux"))]
+    options.custom_flags(libc::O_NOFOLLOW);
     #[cfg(not(target_os = "linux"))]
     if direct {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
@@ -132,7 +133,11 @@ fn open(path: &Path, direct: bool) -> io::Result<File> {
 }
 
 fn open_existing(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).open(path)
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 #[cfg(test)]

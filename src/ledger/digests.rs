@@ -166,6 +166,16 @@ impl Ledger {
             .optional()?)
     }
 
+    /// The newest digest date prepared after `digest_date`, if any: a digest for an earlier
+    /// date would be stale, and compared with less than the reader has seen.
+    pub fn newest_after(&self, digest_date: &str) -> anyhow::Result<Option<String>> {
+        Ok(self.conn.query_row(
+            "SELECT max(digest_date) FROM digests WHERE digest_date > ?1",
+            [digest_date],
+            |row| row.get(0),
+        )?)
+    }
+
     /// Records a prepared digest and its deliveries as pending, in one transaction. With
     /// `replace` (a forced run), an earlier digest of the same date is replaced and all of its
     /// deliveries become pending again.

@@ -72,13 +72,20 @@ impl State {
 
     /// Creates `state_dir` if needed and takes the lock, without opening the ledger yet.
     pub fn lock(state_dir: &Path) -> Result<Locked, StateError> {
-        std::fs::create_dir_all(state_dir)
+        use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+        // Owner-only: the ledger holds customer data.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(state_dir)
             .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
         let path = state_dir.join(LOCK_FILE);
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .with_context(|| format!("cannot open the lock file {}", path.display()))?;
         match lock.try_lock() {

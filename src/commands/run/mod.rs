@@ -63,13 +63,26 @@ pub struct Summary {
 
 /// Runs the whole job once.
 pub async fn run(request: &Request<'_>) -> Result<Summary, Failure> {
+    run_noting(request, &mut Summary::default()).await
+}
+
+/// [`run`], noting in `noted` what is known (the digest date) as soon as it is,
+/// so that a failed run's summary line can say it too.
+pub async fn run_noting(request: &Request<'_>, noted: &mut Summary) -> Result<Summary, Failure> {
     let config = config::load(request.config).or_exit(Exit::Config)?;
     let tz = config.digest.timezone;
     let as_of = as_of::resolve(request.as_of, tz, request.now)
         .map_err(anyhow::Error::msg)
         .or_exit(Exit::Config)?;
     let date = as_of::digest_date(as_of, tz).format("%Y-%m-%d").to_string();
-    info!(digest_date = %date, %as_of, dry_run = request.dry_run, force = request.force, "run started");
+    noted.digest_date.clone_from(&date);
+    info!(
+        digest_date = %date,
+        as_of = %as_of.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        dry_run = request.dry_run,
+        force = request.force,
+        "run started"
+    );
 
     if request.dry_run {
         let setup = source::Setup::start(&config.source);
@@ -133,6 +146,17 @@ async fn prepare_and_deliver(
             ..Summary::default()
         }
     } else {
+        if let Some(newer) = state.ledger.newest_after(date).or_exit(Exit::Config)? {
+            if !request.force {
+                return Err(Failure {
+                    exit: Exit::Config,
+                    error: anyhow::anyhow!(
+                        "the digest date {date} is older than {newer}, already prepared: its digest would be stale; check --as-of, or add --force to prepare {date} anyway (compared with the latest digest before it)"
+                    ),
+                });
+            }
+            warn!(digest_date = %date, newer = %newer, "preparing a digest date older than one already prepared (--force): it is compared with the latest digest before it, not with {newer}");
+        }
         let next = generation.map_or(0, |g| g + 1);
         let previous = state.ledger.previous(date).or_exit(Exit::Config)?;
         prepare(

@@ -97,8 +97,13 @@ pub(super) async fn prepare(
     } else {
         date.to_owned()
     };
-    let folder =
-        RunFolder::create(&config.digest.output_dir, &folder_name).or_exit(Exit::Config)?;
+    if !dry_run {
+        // This run holds the state's lock: no other run stages this date now.
+        RunFolder::remove_leftovers(&config.digest.output_dir, &folder_name);
+    }
+    // The files go to a staging folder, switched in whole once they are all written.
+    let folder = RunFolder::stage(&config.digest.output_dir, &folder_name).or_exit(Exit::Config)?;
+    let final_dir = folder.final_dir().to_owned();
     let delivered = matches!(config.mail.transport, Transport::File);
     let made = std::thread::scope(|scope| {
         // The ledger records the digest and its alerts on a thread of its own while the
@@ -118,7 +123,7 @@ pub(super) async fn prepare(
                     Err(e) => {
                         let error =
                             anyhow::Error::from(e).context("cannot start the ledger's thread");
-                        return (Err(error).or_exit(Exit::Config), None);
+                        return (Err(error).or_exit(Exit::Config), None, None);
                     }
                 }
             }
@@ -136,7 +141,14 @@ pub(super) async fn prepare(
                     .is_some_and(std::thread::ScopedJoinHandle::is_finished)
             },
         );
-        if let Ok((_, deliveries)) = &made {
+        // Every file is written: the day's folder is switched to the new one before the
+        // ledger commits (a delivery the ledger records always finds its file), and the old
+        // one is kept until it has.
+        let switched = match &made {
+            Ok(_) => Some(folder.switch_in().or_exit(Exit::Config)),
+            Err(_) => None,
+        };
+        if let (Ok((_, deliveries)), Some(Ok(_))) = (&made, &switched) {
             // The recording thread is gone only if it failed; its error is told below.
             let _ = deliveries_tx.send(deliveries.clone());
         }
@@ -146,12 +158,9 @@ pub(super) async fn prepare(
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
-        (made, committed)
+        (made, switched, committed)
     });
-    let (files, deliveries) = match made {
-        (_, Some(Err(e))) => return Err(e).or_exit(Exit::Config),
-        (made, _) => made?,
-    };
+    let (files, deliveries) = settle(made)?;
     drop(details);
 
     let summary = Summary {
@@ -168,7 +177,7 @@ pub(super) async fn prepare(
         subscriptions: digest.reach.subscriptions,
         names: names.stats,
         messages: deliveries.len(),
-        folder: folder.dir,
+        folder: final_dir,
         files,
         ..Summary::default()
     };
@@ -176,6 +185,37 @@ pub(super) async fn prepare(
     // waits for; without a thread for it, it is freed here.
     let _ = std::thread::Builder::new().spawn(move || drop(digest));
     Ok(summary)
+}
+
+/// The files written and the deliveries to record.
+type Made = Result<(Vec<PathBuf>, Vec<NewDelivery>), Failure>;
+
+/// What made files, the folder switch and the ledger's commit came to: the files and
+/// deliveries when all went well (the earlier folder removed), else the first error (the
+/// earlier folder put back if the ledger could not commit).
+fn settle(
+    (made, switched, committed): (
+        Made,
+        Option<Result<deliver::files::Switched, Failure>>,
+        Option<anyhow::Result<bool>>,
+    ),
+) -> Made {
+    match (made, switched, committed) {
+        (_, Some(Ok(switched)), Some(Err(e))) => {
+            if let Err(undo) = switched.undo() {
+                warn!(error = %format!("{undo:#}"), "the day's earlier folder could not be put back");
+            }
+            Err(e).or_exit(Exit::Config)
+        }
+        (_, _, Some(Err(e))) => Err(e).or_exit(Exit::Config),
+        (_, Some(Err(e)), _) => Err(e),
+        (made, Some(Ok(switched)), _) => {
+            let made = made?;
+            switched.keep();
+            Ok(made)
+        }
+        (made, None, _) => made,
+    }
 }
 
 /// Writes the CSVs, renders the email's reports and writes them with the `.eml` messages;

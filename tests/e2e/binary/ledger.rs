@@ -154,30 +154,6 @@ fn g4_both_dst_nights_of_stockholm_give_one_digest_per_day() {
 }
 
 #[test]
-fn a_report_that_cannot_be_written_leaves_the_digest_unrecorded_for_the_next_run() {
-    // The ledger writes the digest's alerts on a thread of its own while the reports are made;
-    // when a report then cannot be written, nothing of the digest may stay in the ledger.
-    let job = Job::new(BASE_CONFIG, &quirks_page());
-    let blocker = job.day("2026-11-29").join("digest.html");
-    std::fs::create_dir_all(blocker.join("in-the-way")).unwrap();
-    let output = job.run(&[]);
-    let log = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{log}");
-    assert!(log.contains("digest.html"), "{log}");
-    assert!(digests(&job).is_empty(), "nothing recorded: {log}");
-    let eml = job
-        .day("2026-11-29")
-        .join("mail/secops@partner.example.eml");
-    assert!(!eml.exists(), "no message without a record");
-
-    std::fs::remove_dir_all(&blocker).unwrap();
-    let again = job.run(&[]);
-    assert!(again.status.success(), "{}", stderr(&again));
-    assert_eq!(digests(&job), ["2026-11-29"]);
-    assert!(eml.exists());
-}
-
-#[test]
 fn a_ledger_that_cannot_record_the_digest_fails_the_run_and_keeps_nothing_of_it() {
     let job = Job::new(BASE_CONFIG, &quirks_page());
     // A first run creates the ledger; the test then makes it refuse the next digest's alerts.

@@ -7,6 +7,7 @@ mod config_errors;
 mod demo;
 mod email_html;
 mod graph;
+mod hardening;
 mod history;
 mod hostile;
 mod html_validator;
