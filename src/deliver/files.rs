@@ -420,6 +420,31 @@ fn atomically(
     })
 }
 
+/// Reads the `.eml` a pending delivery sends from, and checks that it is the message the
+/// ledger recorded: its `Message-ID` header is `message_id`. A file that is another message
+/// (a crash between switching a forced run's folder in and the ledger's commit leaves the new
+/// messages beside the old record) is never sent in its place.
+pub fn read_message(path: &Path, message_id: &str) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let head_end = memchr::memmem::find(&bytes, b"\r\n\r\n").unwrap_or(bytes.len());
+    // The header, unfolded (a long header continues on lines that start with white space).
+    let head = String::from_utf8_lossy(&bytes[..head_end]).replace("\r\n", "\n");
+    let head = head.replace("\n ", " ").replace("\n\t", " ");
+    let found = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("message-id")
+            .then(|| value.trim().to_owned())
+    });
+    match found {
+        Some(found) if found == message_id => Ok(bytes),
+        found => anyhow::bail!(
+            "{} is not the message the ledger recorded (Message-ID {} instead of {message_id}); run with --force to prepare the digest again",
+            path.display(),
+            found.as_deref().unwrap_or("missing")
+        ),
+    }
+}
+
 /// Syncs a folder: a rename into it is durable only once the folder itself is synced.
 fn sync_folder(folder: &Path) -> anyhow::Result<()> {
     File::open(folder)
@@ -479,6 +504,34 @@ mod tests {
             .collect();
         assert!(left.is_empty(), "temporary files left: {left:?}");
         assert!(!run.dir.join("digest.txt").exists());
+    }
+
+    #[test]
+    fn a_message_is_read_only_if_it_carries_the_recorded_message_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.eml");
+        let message =
+            b"From: x\r\nMessage-ID: <digest.2026-11-29.1@p.example>\r\n\r\nMessage-ID: <body>\r\n";
+        std::fs::write(&path, message).unwrap();
+        assert_eq!(
+            read_message(&path, "<digest.2026-11-29.1@p.example>").unwrap(),
+            message
+        );
+        let err = format!(
+            "{:#}",
+            read_message(&path, "<digest.2026-11-29.g1.1@p.example>").unwrap_err()
+        );
+        assert!(err.contains("--force") && err.contains("a.eml"), "{err}");
+        // Folded over two lines, as a long header may be.
+        std::fs::write(
+            &path,
+            b"From: x\r\nMessage-ID:\r\n <long@p.example>\r\n\r\nbody",
+        )
+        .unwrap();
+        assert!(read_message(&path, "<long@p.example>").is_ok());
+        // A Message-ID in the body does not count.
+        std::fs::write(&path, b"From: x\r\n\r\nMessage-ID: <body>\r\n").unwrap();
+        assert!(read_message(&path, "<body>").is_err());
     }
 
     #[test]
