@@ -10,6 +10,7 @@ use wiremock::ResponseTemplate;
 use wiremock::matchers::header;
 
 use super::{Harness, TOKEN, customers, now, wanted};
+use crate::support::assert_mentions;
 use crate::support::fake_partner_center::{
     CONTINUATION, FakeCustomer, answer, continuation, error, listing_calls, listing_request,
     relationship_calls, relationships_request,
@@ -125,10 +126,7 @@ async fn a_listing_refused_with_403_is_a_warning_that_says_how_to_allow_app_only
     assert_eq!(resolved.stats.warnings, 1);
     assert_eq!(resolved.stats.unnamed, 2);
     let warning = &resolved.warnings[0];
-    assert!(
-        warning.contains("/v1/customers: 403") && warning.contains("App management"),
-        "{warning}"
-    );
+    assert_mentions(&warning, &["/v1/customers: 403", "App management"]);
 }
 
 #[tokio::test]
