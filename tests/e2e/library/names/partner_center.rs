@@ -126,7 +126,7 @@ async fn a_listing_refused_with_403_is_a_warning_that_says_how_to_allow_app_only
     assert_eq!(resolved.stats.warnings, 1);
     assert_eq!(resolved.stats.unnamed, 2);
     let warning = &resolved.warnings[0];
-    assert_mentions(&warning, &["/v1/customers: 403", "App management"]);
+    assert_mentions(warning, &["/v1/customers: 403", "App management"]);
 }
 
 #[tokio::test]
