@@ -29,6 +29,11 @@ fn rules() -> Rules {
     }
 }
 
+/// The digest of `alerts` as of [`AS_OF`], by the usual [`rules`].
+fn digest_of(alerts: Vec<Alert>) -> Digest {
+    build(alerts, t(AS_OF), rules())
+}
+
 fn ids(digest: &Digest) -> Vec<&str> {
     digest.alerts.iter().map(|a| a.alert.id.as_str()).collect()
 }
@@ -56,13 +61,12 @@ fn window_is_closed_at_both_ends_to_the_millisecond() {
 
 #[test]
 fn digest_counts_each_alert_once_across_pages_with_ids_compared_case_insensitively() {
-    let as_of = t(AS_OF);
     let mut first = alert("ABC-1", t("2026-11-28T00:00:00Z"));
     first.last_observed = Some(t("2026-11-28T01:00:00Z"));
     first.severity = Severity::Low;
     let mut later = alert("abc-1", t("2026-11-28T00:00:00Z"));
     later.last_observed = Some(t("2026-11-28T05:00:00Z"));
-    let digest = build(vec![later.clone(), first], as_of, rules());
+    let digest = digest_of(vec![later.clone(), first]);
     assert_eq!(digest.alerts.len(), 1);
     assert_eq!(digest.selection.duplicates, 1);
     assert_eq!(
@@ -73,29 +77,26 @@ fn digest_counts_each_alert_once_across_pages_with_ids_compared_case_insensitive
 
 #[test]
 fn a_later_copy_that_resolves_the_alert_removes_it_from_the_digest() {
-    let as_of = t(AS_OF);
     let open = alert("a", t("2026-11-28T00:00:00Z"));
     let mut resolved = open.clone();
     resolved.status = Status::Resolved;
     resolved.resolved_on = Some(t("2026-11-28T09:00:00Z"));
-    let digest = build(vec![open, resolved], as_of, rules());
+    let digest = digest_of(vec![open, resolved]);
     assert!(digest.is_empty());
     assert_eq!(digest.selection.resolved, 1);
 }
 
 #[test]
 fn on_a_tie_the_copy_received_last_wins() {
-    let as_of = t(AS_OF);
     let a = alert("a", t("2026-11-28T00:00:00Z"));
     let mut b = a.clone();
     b.severity = Severity::Medium;
-    let digest = build(vec![a, b.clone()], as_of, rules());
+    let digest = digest_of(vec![a, b.clone()]);
     assert_eq!(digest.alerts[0].alert, b);
 }
 
 #[test]
 fn unknown_and_investigating_statuses_count_as_unresolved() {
-    let as_of = t(AS_OF);
     let mut inv = alert("inv", t("2026-11-28T00:00:00Z"));
     inv.status = Status::Investigating;
     let mut esc = alert("esc", t("2026-11-28T00:00:00Z"));
@@ -104,7 +105,7 @@ fn unknown_and_investigating_statuses_count_as_unresolved() {
     ufv.status = Status::Unknown("unknownFutureValue".into());
     let mut res = alert("res", t("2026-11-28T00:00:00Z"));
     res.status = Status::Resolved;
-    let digest = build(vec![inv, esc, ufv, res], as_of, rules());
+    let digest = digest_of(vec![inv, esc, ufv, res]);
     assert_eq!(ids(&digest), ["esc", "inv", "ufv"]);
     assert_eq!(digest.selection.resolved, 1);
 }

@@ -15,6 +15,25 @@ fn remembered(ids: &[&str]) -> Vec<Remembered> {
         .collect()
 }
 
+/// A new ledger in a temporary folder, with a run started for `digest_date`.
+fn ledger_with_run(digest_date: &str) -> (tempfile::TempDir, Ledger, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    let run = ledger.start_run("t", digest_date, false).unwrap();
+    (dir, ledger, run)
+}
+
+/// Records the digest of `date`, with no alerts and one delivery to `recipient`.
+fn record_mail(
+    ledger: &mut Ledger,
+    run: i64,
+    date: &str,
+    recipient: &str,
+    replace: bool,
+) -> anyhow::Result<()> {
+    ledger.record_prepared(run, &prepared(date, &[], &[recipient]), replace)
+}
+
 fn prepared<'a>(date: &'a str, alerts: &'a [Remembered], recipients: &[&str]) -> Prepared<'a> {
     Prepared {
         digest_date: date,
@@ -83,9 +102,7 @@ fn deliveries_move_from_pending_to_sent_or_failed() {
 
 #[test]
 fn a_recording_is_seen_only_once_committed_and_leaves_nothing_when_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path()).unwrap();
-    let run = ledger.start_run("t", "2026-11-29", false).unwrap();
+    let (_dir, ledger, run) = ledger_with_run("2026-11-29");
     let ids = remembered(&["a", "b", "c"]);
     let digest = prepared("2026-11-29", &ids, &[]);
     let messages = || -> i64 {
@@ -155,9 +172,7 @@ fn a_recording_is_seen_only_once_committed_and_leaves_nothing_when_dropped() {
 
 #[test]
 fn the_previous_digest_is_the_latest_earlier_date_with_its_alerts() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(dir.path()).unwrap();
-    let run = ledger.start_run("t", "d", false).unwrap();
+    let (dir, mut ledger, run) = ledger_with_run("d");
     assert_eq!(ledger.previous("2026-11-29").unwrap(), None);
     let older = remembered(&["old"]);
     let newer = remembered(&["b", "a"]);
@@ -204,9 +219,7 @@ fn the_previous_digest_is_the_latest_earlier_date_with_its_alerts() {
 
 #[test]
 fn many_listed_alerts_are_remembered_whole_across_insert_batches() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(dir.path()).unwrap();
-    let run = ledger.start_run("t", "d", false).unwrap();
+    let (_dir, mut ledger, run) = ledger_with_run("d");
     // Two full batches and a short one, in no particular order, with a repeated id.
     let mut alerts: Vec<Remembered> = (0..2 * ROWS_PER_INSERT + 7)
         .map(|i| Remembered {
@@ -256,38 +269,23 @@ fn rows_are_inserted_in_id_order_also_when_ids_share_their_first_eight_bytes() {
 
 #[test]
 fn a_forced_run_replaces_the_digest_and_makes_every_delivery_pending_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(dir.path()).unwrap();
-    let run = ledger.start_run("t", "2026-11-29", false).unwrap();
-    ledger
-        .record_prepared(run, &prepared("2026-11-29", &[], &["x@p.example"]), false)
-        .unwrap();
+    let (_dir, mut ledger, run) = ledger_with_run("2026-11-29");
+    record_mail(&mut ledger, run, "2026-11-29", "x@p.example", false).unwrap();
     ledger.mark_sent("2026-11-29", "x@p.example").unwrap();
     assert!(
-        ledger
-            .record_prepared(run, &prepared("2026-11-29", &[], &["x@p.example"]), false)
-            .is_err(),
+        record_mail(&mut ledger, run, "2026-11-29", "x@p.example", false).is_err(),
         "the same date twice without replace is refused"
     );
-    ledger
-        .record_prepared(run, &prepared("2026-11-29", &[], &["x@p.example"]), true)
-        .unwrap();
+    record_mail(&mut ledger, run, "2026-11-29", "x@p.example", true).unwrap();
     assert_eq!(ledger.pending().unwrap().len(), 1);
 }
 
 #[test]
 fn the_ledger_survives_reopening_and_pending_lists_oldest_dates_first() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let mut ledger = Ledger::open(dir.path()).unwrap();
-        let run = ledger.start_run("t", "d", false).unwrap();
-        ledger
-            .record_prepared(run, &prepared("2026-11-29", &[], &["a@p.example"]), false)
-            .unwrap();
-        ledger
-            .record_prepared(run, &prepared("2026-11-28", &[], &["b@p.example"]), false)
-            .unwrap();
-    }
+    let (dir, mut ledger, run) = ledger_with_run("d");
+    record_mail(&mut ledger, run, "2026-11-29", "a@p.example", false).unwrap();
+    record_mail(&mut ledger, run, "2026-11-28", "b@p.example", false).unwrap();
+    drop(ledger);
     let ledger = Ledger::open(dir.path()).unwrap();
     let dates: Vec<_> = ledger
         .pending()

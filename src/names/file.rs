@@ -109,14 +109,12 @@ fn split(line: &str) -> Result<Vec<String>, String> {
 }
 
 fn check_id(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("the id is empty".to_owned());
-    }
-    if id.chars().count() > MAX_ID_CHARS {
-        return Err(format!(
-            "the id is longer than {MAX_ID_CHARS} characters; expected a tenant or subscription id"
-        ));
-    }
+    check_length(
+        "id",
+        id,
+        MAX_ID_CHARS,
+        "; expected a tenant or subscription id",
+    )?;
     if id.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "the id {id:?} holds a space or control character; expected a tenant or subscription id"
@@ -126,16 +124,21 @@ fn check_id(id: &str) -> Result<(), String> {
 }
 
 fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("the name is empty".to_owned());
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!(
-            "the name is longer than {MAX_NAME_CHARS} characters"
-        ));
-    }
+    check_length("name", name, MAX_NAME_CHARS, "")?;
     if name.chars().any(char::is_control) {
         return Err("the name holds a line break or control character".to_owned());
+    }
+    Ok(())
+}
+
+/// The `what` (id or name) is neither empty nor longer than `max` characters; `hint` ends the
+/// message about its length.
+fn check_length(what: &str, value: &str, max: usize, hint: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("the {what} is empty"));
+    }
+    if value.chars().count() > max {
+        return Err(format!("the {what} is longer than {max} characters{hint}"));
     }
     Ok(())
 }
@@ -172,32 +175,36 @@ mod tests {
 
     #[test]
     fn mistakes_name_their_line() {
-        assert_eq!(
-            error("a,Alpha\nb\n"),
-            "line 2: expected 2 columns (id,name), found 1; quote a name that holds a comma"
-        );
-        assert_eq!(
-            error("a,Alpha\nb,Beta,extra\n"),
-            "line 2: expected 2 columns (id,name), found 3; quote a name that holds a comma"
-        );
-        assert_eq!(error("a,Alpha\n,Beta\n"), "line 2: the id is empty");
-        assert_eq!(error("a,\n"), "line 1: the name is empty");
-        assert_eq!(
-            error("a,Alpha\n# c\nA,Again\n"),
-            "line 3: A is already named on line 1"
-        );
-        assert_eq!(
-            error("a b,Alpha\n"),
-            "line 1: the id \"a b\" holds a space or control character; expected a tenant or subscription id"
-        );
-        assert_eq!(
-            error("a,Alpha\nb,\"two\nlines\"\n"),
-            "line 2: a quote is not closed"
-        );
-        assert_eq!(
-            error("a,\"bell\u{7}\"\n"),
-            "line 1: the name holds a line break or control character"
-        );
+        for (text, expected) in [
+            (
+                "a,Alpha\nb\n",
+                "line 2: expected 2 columns (id,name), found 1; quote a name that holds a comma",
+            ),
+            (
+                "a,Alpha\nb,Beta,extra\n",
+                "line 2: expected 2 columns (id,name), found 3; quote a name that holds a comma",
+            ),
+            ("a,Alpha\n,Beta\n", "line 2: the id is empty"),
+            ("a,\n", "line 1: the name is empty"),
+            (
+                "a,Alpha\n# c\nA,Again\n",
+                "line 3: A is already named on line 1",
+            ),
+            (
+                "a b,Alpha\n",
+                "line 1: the id \"a b\" holds a space or control character; expected a tenant or subscription id",
+            ),
+            (
+                "a,Alpha\nb,\"two\nlines\"\n",
+                "line 2: a quote is not closed",
+            ),
+            (
+                "a,\"bell\u{7}\"\n",
+                "line 1: the name holds a line break or control character",
+            ),
+        ] {
+            assert_eq!(error(text), expected, "{text:?}");
+        }
         assert_eq!(
             parse(b"a,\xFF\xFE\n").unwrap_err().to_string(),
             "line 1: the line is not UTF-8"

@@ -17,56 +17,66 @@ use crate::alert::{DetailStore, DetailsRef, Text};
 use crate::digest::{Digest, DigestAlert, Partner};
 use crate::names::Names;
 
-pub const ALERTS_HEADER: &[&str] = &[
-    "digest_date",
-    "alert_id",
-    "alert_type",
-    "alert_type_label",
-    "display_name",
-    "severity",
-    "confidence",
-    "status",
-    "partner_channel",
-    "partner_tenant_id",
-    "partner_name",
-    "customer_tenant_id",
-    "customer_name",
-    "subscription_id",
-    "subscription_name",
-    "catalog_offer_id",
-    "affected_resource_ids",
-    "affected_resource_types",
-    "detected_at",
-    "first_observed_at",
-    "last_observed_at",
-    "age_hours",
-    "overdue",
-    "is_test",
-    "description",
-    "additional_details",
-    // Empty: the analyst's legitimate / fraud / ignore / investigating, for `resolve --from-csv`.
-    "decision",
-];
+/// A header: the columns `before`, then the seven that say whose a row is (partner, customer and
+/// subscription, in the same order in both files), then the columns `after`.
+macro_rules! header_with_owner {
+    ([$($before:literal),* $(,)?], [$($after:literal),* $(,)?]) => {
+        &[
+            $($before,)*
+            "partner_channel",
+            "partner_tenant_id",
+            "partner_name",
+            "customer_tenant_id",
+            "customer_name",
+            "subscription_id",
+            "subscription_name",
+            $($after,)*
+        ]
+    };
+}
 
-pub const SUMMARY_HEADER: &[&str] = &[
-    "digest_date",
-    "partner_channel",
-    "partner_tenant_id",
-    "partner_name",
-    "customer_tenant_id",
-    "customer_name",
-    "subscription_id",
-    "subscription_name",
-    "alert_type",
-    "alert_type_label",
-    "alerts",
-    "high",
-    "medium",
-    "low",
-    "informational",
-    "other_severity",
-    "overdue",
-];
+pub const ALERTS_HEADER: &[&str] = header_with_owner!(
+    [
+        "digest_date",
+        "alert_id",
+        "alert_type",
+        "alert_type_label",
+        "display_name",
+        "severity",
+        "confidence",
+        "status",
+    ],
+    [
+        "catalog_offer_id",
+        "affected_resource_ids",
+        "affected_resource_types",
+        "detected_at",
+        "first_observed_at",
+        "last_observed_at",
+        "age_hours",
+        "overdue",
+        "is_test",
+        "description",
+        "additional_details",
+        // Empty: the analyst's legitimate / fraud / ignore / investigating, for `resolve --from-csv`.
+        "decision",
+    ]
+);
+
+pub const SUMMARY_HEADER: &[&str] = header_with_owner!(
+    ["digest_date"],
+    [
+        "alert_type",
+        "alert_type_label",
+        "alerts",
+        "high",
+        "medium",
+        "low",
+        "informational",
+        "other_severity",
+        "overdue",
+    ]
+);
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 

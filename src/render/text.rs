@@ -94,14 +94,18 @@ mod tests {
 
     #[test]
     fn long_lines_wrap_at_spaces_with_a_hanging_indent() {
-        let text = "  - one two three four five six";
-        assert_eq!(wrap(text, 16), "  - one two\n    three four\n    five six");
-        assert_eq!(
-            wrap("12. alpha beta gamma", 12),
-            "12. alpha\n    beta\n    gamma"
-        );
-        assert_eq!(wrap("short  \n\nlines", 10), "short\n\nlines");
-        assert_eq!(wrap("-- \nsig", 10), "-- \nsig");
+        for (text, width, wrapped) in [
+            (
+                "  - one two three four five six",
+                16,
+                "  - one two\n    three four\n    five six",
+            ),
+            ("12. alpha beta gamma", 12, "12. alpha\n    beta\n    gamma"),
+            ("short  \n\nlines", 10, "short\n\nlines"),
+            ("-- \nsig", 10, "-- \nsig"),
+        ] {
+            assert_eq!(wrap(text, width), wrapped, "{text:?}");
+        }
     }
 
     #[test]

@@ -191,6 +191,22 @@ pub fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The methods every visitor of "a value or `null`" below shares: `null` (unit or none) is
+/// `None`, and a value that is there is read with the deserializer's `$read`.
+macro_rules! null_is_none {
+    ($read:ident) => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.$read(self)
+        }
+    };
+}
+
 /// An optional string, borrowed from the page when it holds no escapes (serde's own `Cow`
 /// support borrows only outside an `Option`). `null` is `None`; another type is an error.
 fn borrowed<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'de, str>>, D::Error> {
@@ -209,15 +225,7 @@ fn borrowed<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'de
         fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
             Ok(Some(Cow::Owned(v)))
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(self)
-        }
+        null_is_none!(deserialize_str);
     }
     deserializer.deserialize_option(Text)
 }
@@ -233,15 +241,7 @@ fn latest_activity<'de, D: Deserializer<'de>>(
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a list of status changes or null")
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_seq(self)
-        }
+        null_is_none!(deserialize_seq);
         fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             let mut latest = None;
             while let Some(log) = seq.next_element::<RawActivityLog<'de>>()? {
@@ -265,15 +265,7 @@ fn entries<'de, D: Deserializer<'de>>(
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("an object of strings or null")
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_map(self)
-        }
+        null_is_none!(deserialize_map);
         fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
             while let Some(key) = map.next_key::<Key<'de>>()? {

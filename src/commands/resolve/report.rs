@@ -190,6 +190,14 @@ fn subject(item: &Item, state: Option<&AlertState>) -> String {
 fn outcome_line(item: &Item, outcome: &Outcome) -> String {
     let at = place(item.line);
     let to = item.decision.target_text();
+    // `<subject>  <state>`, or `<subject>  already <state>`: the alert as it was found.
+    let found = |before: &AlertState, already: &str| {
+        format!(
+            "{}  {already}{}",
+            subject(item, Some(before)),
+            shown(&state_text(before))
+        )
+    };
     let (verdict, text) = match outcome {
         Outcome::Updated { before, answer } => {
             let reported = answer.alert.as_ref().map_or_else(
@@ -203,31 +211,10 @@ fn outcome_line(item: &Item, outcome: &Outcome) -> String {
                     }
                 },
             );
-            (
-                "updated",
-                format!(
-                    "{}  {} → {to}{reported}",
-                    subject(item, Some(before)),
-                    shown(&state_text(before))
-                ),
-            )
+            ("updated", format!("{} → {to}{reported}", found(before, "")))
         }
-        Outcome::WouldUpdate { before } => (
-            "plan",
-            format!(
-                "{}  {} → {to}",
-                subject(item, Some(before)),
-                shown(&state_text(before))
-            ),
-        ),
-        Outcome::AlreadyDone { before } => (
-            "skipped",
-            format!(
-                "{}  already {}",
-                subject(item, Some(before)),
-                shown(&state_text(before))
-            ),
-        ),
+        Outcome::WouldUpdate { before } => ("plan", format!("{} → {to}", found(before, ""))),
+        Outcome::AlreadyDone { before } => ("skipped", found(before, "already ")),
         Outcome::Refused { before } => {
             let by = before
                 .resolved_by
@@ -242,9 +229,8 @@ fn outcome_line(item: &Item, outcome: &Outcome) -> String {
             (
                 "refused",
                 format!(
-                    "{}  already {}{by}{on}; not changed to {to} without --force",
-                    subject(item, Some(before)),
-                    shown(&state_text(before))
+                    "{}{by}{on}; not changed to {to} without --force",
+                    found(before, "already ")
                 ),
             )
         }

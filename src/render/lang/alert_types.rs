@@ -149,22 +149,22 @@ mod tests {
 
     #[test]
     fn known_types_match_case_insensitively() {
-        assert_eq!(
-            label("usageAnomalyDetection", Language::English),
-            "Usage anomaly"
-        );
-        assert_eq!(
-            label("UsageAnomalyDetection", Language::English),
-            "Usage anomaly"
-        );
-        assert_eq!(
-            label("ARM_SuspiciousOperations", Language::English),
-            "ARM suspicious operations"
-        );
-        assert_eq!(
-            label("arm_suspiciousOperations", Language::Swedish),
-            "ARM: misstänkta åtgärder"
-        );
+        for (raw, language, expected) in [
+            ("usageAnomalyDetection", Language::English, "Usage anomaly"),
+            ("UsageAnomalyDetection", Language::English, "Usage anomaly"),
+            (
+                "ARM_SuspiciousOperations",
+                Language::English,
+                "ARM suspicious operations",
+            ),
+            (
+                "arm_suspiciousOperations",
+                Language::Swedish,
+                "ARM: misstänkta åtgärder",
+            ),
+        ] {
+            assert_eq!(label(raw, language), expected, "{raw}");
+        }
     }
 
     #[test]
@@ -175,15 +175,19 @@ mod tests {
 
     #[test]
     fn unknown_types_get_a_label_from_their_raw_name() {
-        assert_eq!(
-            label("QuotaExhaustion_AnomalousIncrease", Language::English),
-            "Quota exhaustion: anomalous increase"
-        );
-        assert_eq!(
-            label("AKS_AnomalousGPUDeployment", Language::English),
-            "AKS: anomalous GPU deployment"
-        );
-        assert_eq!(label("newThing2025", Language::English), "New thing 2025");
-        assert_eq!(label("___", Language::English), "___");
+        for (raw, expected) in [
+            (
+                "QuotaExhaustion_AnomalousIncrease",
+                "Quota exhaustion: anomalous increase",
+            ),
+            (
+                "AKS_AnomalousGPUDeployment",
+                "AKS: anomalous GPU deployment",
+            ),
+            ("newThing2025", "New thing 2025"),
+            ("___", "___"),
+        ] {
+            assert_eq!(label(raw, Language::English), expected, "{raw}");
+        }
     }
 }

@@ -79,6 +79,16 @@ fn read(job: &Job, date: &str, file: &str) -> String {
     std::fs::read_to_string(job.day(date).join(file)).unwrap()
 }
 
+/// The second digest's HTML and text parts, which match their golden files
+/// (`history.<language>.html` and `.txt`).
+fn second_digest(job: &Job, language: &str) -> (String, String) {
+    let html = read(job, "2026-11-29", "digest.html");
+    let text = read(job, "2026-11-29", "digest.txt");
+    insta::assert_snapshot!(format!("history.{language}.html"), html);
+    insta::assert_snapshot!(format!("history.{language}.txt"), text);
+    (html, text)
+}
+
 #[test]
 fn the_second_digest_shows_what_changed_in_english() {
     let job = two_days("en");
@@ -87,8 +97,7 @@ fn the_second_digest_shows_what_changed_in_english() {
         first.contains("This is the first digest"),
         "the first digest says it has no history"
     );
-    let html = read(&job, "2026-11-29", "digest.html");
-    let text = read(&job, "2026-11-29", "digest.txt");
+    let (_, text) = second_digest(&job, "en");
     assert!(
         text.contains("2 new · 3 still open · 2 no longer open"),
         "{text}"
@@ -97,15 +106,12 @@ fn the_second_digest_shows_what_changed_in_english() {
         text.contains("Fraud, by ann@partner.example, 2026-11-28 14:15"),
         "{text}"
     );
-    insta::assert_snapshot!("history.en.html", html);
-    insta::assert_snapshot!("history.en.txt", text);
 }
 
 #[test]
 fn the_second_digest_shows_what_changed_in_swedish() {
     let job = two_days("sv");
-    let html = read(&job, "2026-11-29", "digest.html");
-    let text = read(&job, "2026-11-29", "digest.txt");
+    let (html, text) = second_digest(&job, "sv");
     assert!(
         html.starts_with("<!DOCTYPE html><html lang=\"sv\">")
             || html.contains("<html lang=\"sv\">")
@@ -127,8 +133,6 @@ fn the_second_digest_shows_what_changed_in_swedish() {
         message.subject().unwrap(),
         "Azure-säkerhetslarm 2026-11-29: 5 olösta larm (2 höga, 3 försenade) hos 1 kund"
     );
-    insta::assert_snapshot!("history.sv.html", html);
-    insta::assert_snapshot!("history.sv.txt", text);
 }
 
 #[test]

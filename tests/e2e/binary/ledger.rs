@@ -4,7 +4,7 @@
 use csp_alert_digest::ledger::Ledger;
 use csp_alert_digest::ledger::State;
 
-use crate::support::{BASE_CONFIG, Job, quirks_page, stderr};
+use crate::support::{BASE_CONFIG, Job, assert_mentions, quirks_page, stderr};
 
 fn digests(job: &Job) -> Vec<String> {
     let dir = job.path().join("state");
@@ -38,14 +38,8 @@ fn f1_a_second_run_on_the_same_day_prepares_and_sends_nothing() {
     let second = job.run(&[]);
     let log = stderr(&second);
     assert_eq!(second.status.code(), Some(0), "{log}");
-    assert!(
-        log.contains("already prepared") && log.contains("already sent"),
-        "{log}"
-    );
-    assert!(
-        log.contains("prepared=false") && log.contains("messages=0"),
-        "{log}"
-    );
+    assert_mentions(&log, &["already prepared", "already sent"]);
+    assert_mentions(&log, &["prepared=false", "messages=0"]);
     assert_eq!(
         std::fs::metadata(&eml).unwrap().modified().unwrap(),
         written,
@@ -60,10 +54,7 @@ fn force_prepares_and_sends_the_digest_date_again() {
     let forced = job.run(&["--force"]);
     let log = stderr(&forced);
     assert!(forced.status.success(), "{log}");
-    assert!(
-        log.contains("prepared=true") && log.contains("messages=2"),
-        "{log}"
-    );
+    assert_mentions(&log, &["prepared=true", "messages=2"]);
     assert_eq!(digests(&job), ["2026-11-29"]);
 }
 

@@ -13,7 +13,9 @@ use crate::support::fake_partner_center::{
     self, FakeCustomer, error, listing_calls, relationship_calls, relationships_request,
 };
 use crate::support::graph::ALERTS;
-use crate::support::{BASE_CONFIG, Job, probe_line, quirks_page, read_csv, stderr, stdout};
+use crate::support::{
+    BASE_CONFIG, Job, assert_mentions, probe_line, quirks_page, read_csv, stderr, stdout,
+};
 
 const TOKEN: &str = "names-run-token";
 const SECRET: &str = "names-run-secret";
@@ -265,10 +267,7 @@ fn a_names_file_names_tenants_and_subscriptions_without_partner_center() {
     let output = job.run(&[]);
     let log = stderr(&output);
     assert!(output.status.success(), "{log}");
-    assert!(
-        log.contains(" named=3 ") && log.contains(" name_warnings=0 "),
-        "{log}"
-    );
+    assert_mentions(&log, &[" named=3 ", " name_warnings=0 "]);
     let day = job.day("2026-11-29");
     let html = std::fs::read_to_string(day.join("digest.html")).unwrap();
     assert!(html.contains("Contoso, Ltd (6f1b2c3d…)"), "{html}");
@@ -307,11 +306,9 @@ fn a_malformed_names_file_exits_2_naming_the_file_and_the_line() {
     let output = job.run(&[]);
     let log = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{log}");
-    assert!(
-        log.contains("names.file")
-            && log.contains("names.csv line 4")
-            && log.contains("already named on line 2"),
-        "{log}"
+    assert_mentions(
+        &log,
+        &["names.file", "names.csv line 4", "already named on line 2"],
     );
     assert!(!job.path().join("out").exists());
 }

@@ -8,7 +8,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::graph::{alert_path, alert_with_status as alert, token_server};
-use crate::support::{BASE_CONFIG, Job, stderr, stdout};
+use crate::support::{BASE_CONFIG, Job, assert_mentions, stderr, stdout};
 
 const SECRET: &str = "resolve-canary-secret";
 const TOKEN: &str = "resolve.canary.token";
@@ -178,10 +178,7 @@ async fn an_already_resolved_alert_is_refused_with_exit_2_and_a_hint_to_force() 
 async fn a_403_on_update_exits_2_names_the_write_permission_and_is_recorded() {
     let (_server, job) = a1_job("active", None, 403, 1).await;
     let out = resolve_exits(&job, &["--id", "a1", "--reason", "ignore"], 2);
-    assert!(
-        out.contains("403 Forbidden") && out.contains("PartnerSecurity.ReadWrite.All"),
-        "{out}"
-    );
+    assert_mentions(&out, &["403 Forbidden", "PartnerSecurity.ReadWrite.All"]);
     let recorded = resolutions(&job);
     assert!(recorded.is_empty(), "not an accepted change: {recorded:?}");
     let conn = rusqlite::Connection::open(job.path().join("state/ledger.sqlite3")).unwrap();
@@ -204,11 +201,13 @@ async fn a_csv_without_the_columns_exits_2_naming_them_before_any_request() {
     let output = resolve(&job, &["--from-csv", csv.to_str().unwrap()], &[]);
     let log = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{log}");
-    assert!(
-        log.contains("edited.csv")
-            && log.contains("no alert_id or decision columns")
-            && log.contains("Found: id, beslut"),
-        "{log}"
+    assert_mentions(
+        &log,
+        &[
+            "edited.csv",
+            "no alert_id or decision columns",
+            "Found: id, beslut",
+        ],
     );
     assert!(server.received_requests().await.unwrap().is_empty());
     assert!(!job.path().join("state").exists());

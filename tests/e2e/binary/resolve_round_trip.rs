@@ -6,7 +6,7 @@
 use csp_alert_digest::ledger::Ledger;
 use testkit::{Action, FakeGraph, Fault, ONE_ALERT, Options};
 
-use crate::support::{Job, read_csv, stderr, stdout};
+use crate::support::{Job, assert_mentions, read_csv, stderr, stdout};
 
 const SECRET: (&str, &str) = ("CSP_DIGEST_CLIENT_SECRET", "secret");
 
@@ -221,10 +221,7 @@ async fn a_csv_written_by_run_edited_and_fed_back_resolves_those_alerts_for_the_
         .count();
     let (code, out, _) = resolve(&job, &edited);
     assert_eq!(code, Some(2), "still the one bad row: {out}");
-    assert!(
-        out.contains("0 updated") && out.contains("4 already so"),
-        "{out}"
-    );
+    assert_mentions(&out, &["0 updated", "4 already so"]);
     let patches_after = fake
         .requests()
         .iter()

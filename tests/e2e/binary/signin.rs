@@ -19,8 +19,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::fake_partner_center::{self, FakeCustomer};
-use crate::support::graph::{ALERTS, alert_path, alert_with_status};
-use crate::support::{Job, files_under, microsoft, read_csv, stderr, stdout};
+use crate::support::graph::{ALERTS, alert_path, alert_with_status, received_where};
+use crate::support::{Job, assert_mentions, files_under, microsoft, read_csv, stderr, stdout};
 
 const TENANT: &str = "partner-tenant";
 const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
@@ -278,6 +278,13 @@ async fn run(job: &Job, args: Vec<String>, env: Vec<(String, String)>) -> std::p
         .unwrap()
 }
 
+/// Runs `login` for `job`, which signs in; its output.
+async fn login(job: &Job) -> std::process::Output {
+    let login = run(job, vec!["login".into()], Vec::new()).await;
+    assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
+    login
+}
+
 /// The summary line's counts of what was collected and grouped.
 fn counts(stderr: &str) -> Vec<String> {
     let line = stderr
@@ -317,8 +324,7 @@ async fn login_once_then_daily_runs_sign_in_with_rotated_tokens_and_name_everyth
     assert_eq!(early.status.code(), Some(2), "{}", stderr(&early));
     assert!(stderr(&early).contains("csp-alert-digest login"));
 
-    let login = run(&job, vec!["login".into()], Vec::new()).await;
-    assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
+    let login = login(&job).await;
     let shown = microsoft::json("devicecode-response.json")["message"]
         .as_str()
         .unwrap()
@@ -420,11 +426,13 @@ async fn an_app_only_run_refused_for_want_of_mfa_exits_2_and_names_sign_in_user_
         .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("Unauthorized_MissingMFA")
-            && err.contains("sign_in = \"user\"")
-            && err.contains("csp-alert-digest login"),
-        "{err}"
+    assert_mentions(
+        &err,
+        &[
+            "Unauthorized_MissingMFA",
+            "sign_in = \"user\"",
+            "csp-alert-digest login",
+        ],
     );
     assert!(!err.contains("application permission"), "{err}");
     assert!(!job.day("2026-11-29").join("digest.html").exists());
@@ -434,8 +442,7 @@ async fn an_app_only_run_refused_for_want_of_mfa_exits_2_and_names_sign_in_user_
 async fn a_run_killed_around_the_token_answer_leaves_the_old_token_or_the_new_never_a_torn_file() {
     let s = service().await;
     let job = Job::new(&user_config(&s.server.uri()), "");
-    let login = run(&job, vec!["login".into()], Vec::new()).await;
-    assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
+    login(&job).await;
     for delay_ms in [0, 1, 2, 4, 8, 16, 32] {
         let before = stored_token(&job);
         let seen = s.entra.redeemed.load(Ordering::SeqCst);
@@ -472,8 +479,7 @@ async fn a_run_killed_around_the_token_answer_leaves_the_old_token_or_the_new_ne
 async fn resolve_signs_in_the_same_way_and_meets_missing_mfa_as_an_app() {
     let s = service().await;
     let job = Job::new(&user_config(&s.server.uri()), "");
-    let login = run(&job, vec!["login".into()], Vec::new()).await;
-    assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
+    login(&job).await;
     let args = |a: &[&str]| -> Vec<String> { a.iter().map(|s| (*s).to_owned()).collect() };
     let resolved = run(
         &job,
@@ -487,14 +493,7 @@ async fn resolve_signs_in_the_same_way_and_meets_missing_mfa_as_an_app() {
         "refresh-token-2-0b7e2c",
         "one redemption, kept"
     );
-    let patches: Vec<_> = s
-        .server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == "PATCH")
-        .collect();
+    let patches = received_where(&s.server, |r| r.method.as_str() == "PATCH").await;
     assert_eq!(patches.len(), 1);
     assert_eq!(
         patches[0].headers.get("authorization").unwrap(),
@@ -515,8 +514,8 @@ async fn resolve_signs_in_the_same_way_and_meets_missing_mfa_as_an_app() {
     .await;
     assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
     let said = format!("{}{}", stdout(&refused), stderr(&refused));
-    assert!(
-        said.contains("Unauthorized_MissingMFA") && said.contains("csp-alert-digest login"),
-        "{said}"
+    assert_mentions(
+        &said,
+        &["Unauthorized_MissingMFA", "csp-alert-digest login"],
     );
 }

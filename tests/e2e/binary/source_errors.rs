@@ -1,6 +1,6 @@
 //! Input the source cannot read fails the run before anything is written, naming the file.
 
-use crate::support::{BASE_CONFIG, Job, stderr};
+use crate::support::{BASE_CONFIG, Job, assert_mentions, stderr};
 
 #[test]
 fn a_malformed_alerts_file_exits_2_naming_the_file_line_and_byte_offset() {
@@ -53,8 +53,5 @@ fn a_folder_of_exported_pages_is_read_as_one_collection() {
     let output = job.run(&[]);
     let log = stderr(&output);
     assert!(output.status.success(), "{log}");
-    assert!(
-        log.contains("pages=2") && log.contains("duplicates=1") && log.contains("in_window=2"),
-        "{log}"
-    );
+    assert_mentions(&log, &["pages=2", "duplicates=1", "in_window=2"]);
 }

@@ -12,7 +12,7 @@ use wiremock::matchers::{body_string, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use super::graph::{Harness, TOKEN};
-use crate::support::graph::{alert_path, alert_with_status as alert};
+use crate::support::graph::{alert_path, alert_with_status as alert, received_where};
 
 /// The update bodies, exactly as the service documents them.
 const FRAUD: &str = r#"{"status":"resolved","resolvedReason":"fraud"}"#;
@@ -138,13 +138,7 @@ async fn apply(h: &Harness, plan: &Plan, force: bool, dry_run: bool) -> (Vec<Don
 
 /// The requests with this method the server received.
 async fn received(h: &Harness, method: &str) -> Vec<wiremock::Request> {
-    h.server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == method)
-        .collect()
+    received_where(&h.server, |r| r.method.as_str() == method).await
 }
 
 /// The bodies of the PATCH requests the server received, by path.

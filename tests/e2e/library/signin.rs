@@ -18,7 +18,7 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::microsoft;
+use crate::support::{assert_mentions, microsoft};
 
 const TENANT: &str = "partner-tenant";
 const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
@@ -191,10 +191,7 @@ async fn a_declined_or_expired_sign_in_is_a_refusal_that_says_so() {
         .await;
         match login.sign_in().await.0 {
             Err(DeviceError::Refused(message)) => {
-                assert!(
-                    message.contains(says) && message.contains("login"),
-                    "{message}"
-                );
+                assert_mentions(&message, &[says, "login"]);
             }
             other => panic!("{other:?}"),
         }
@@ -334,11 +331,9 @@ async fn a_refused_refresh_token_says_to_run_login_and_keeps_the_store() {
     let message = err.to_string();
     assert!(matches!(err, GraphError::SignInExpired { .. }), "{err:?}");
     assert!(err.is_permanent());
-    assert!(
-        message.contains("AADSTS700082")
-            && message.contains("90 days")
-            && message.contains("csp-alert-digest login"),
-        "{message}"
+    assert_mentions(
+        &message,
+        &["AADSTS700082", "90 days", "csp-alert-digest login"],
     );
     assert_eq!(kept(&store), "expired-one");
 }
@@ -420,9 +415,6 @@ async fn an_app_only_token_refused_for_want_of_mfa_names_sign_in_user_and_login(
     );
     assert!(err.is_permanent());
     let message = err.to_string();
-    assert!(
-        message.contains("sign_in = \"user\"") && message.contains("csp-alert-digest login"),
-        "{message}"
-    );
+    assert_mentions(&message, &["sign_in = \"user\"", "csp-alert-digest login"]);
     assert!(!message.contains("application permission"), "{message}");
 }

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use testkit::ConfigToml;
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// The tenant of the binary's Graph configs ([`config`]), in the token endpoint's path.
 pub const TENANT: &str = "partner.example";
@@ -52,15 +52,22 @@ pub async fn token_server(access_token: &str) -> MockServer {
     server
 }
 
-/// How many token requests `server` received.
-pub async fn token_requests(server: &MockServer) -> usize {
+/// The requests `server` received that `keep` keeps, in the order they came.
+pub async fn received_where(server: &MockServer, keep: impl Fn(&Request) -> bool) -> Vec<Request> {
     server
         .received_requests()
         .await
         .unwrap()
-        .iter()
-        .filter(|r| r.url.path().ends_with("/token"))
-        .count()
+        .into_iter()
+        .filter(|r| keep(r))
+        .collect()
+}
+
+/// How many token requests `server` received.
+pub async fn token_requests(server: &MockServer) -> usize {
+    received_where(server, |r| r.url.path().ends_with("/token"))
+        .await
+        .len()
 }
 
 /// The alerts collection on `server` refuses the server-side filter, once (as some tenants'

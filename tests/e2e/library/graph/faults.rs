@@ -42,31 +42,78 @@ async fn collect(fake: &FakeGraph, request_timeout: Duration) -> Result<Collecte
     graph::collect(&config, &http).await
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn b6_a_reset_before_the_headers_retries_that_page() {
-    let fake = fake(250, vec![Fault::new(1, 0, Action::ResetBeforeHeaders)]).await;
-    let collected = collect(&fake, Duration::from_secs(5)).await.unwrap();
-    assert_eq!(collected.alerts.len(), 250);
-    assert_eq!(collected.pages, 3);
-    assert_eq!(collected.retries, 1);
+/// A fault the collector gets over, and what it costs: the pages collected, the requests tried
+/// again and the page requests the fake saw (`None` where the row does not say).
+struct Overcome {
+    row: &'static str,
+    alerts: usize,
+    fault: Fault,
+    request_timeout: Duration,
+    pages: Option<usize>,
+    retries: Option<u64>,
+    page_requests: Option<usize>,
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn b6_b7_a_truncated_body_is_never_parsed_and_the_page_is_fetched_again() {
-    let fake = fake(250, vec![Fault::new(2, 0, Action::TruncatedBody)]).await;
-    let collected = collect(&fake, Duration::from_secs(5)).await.unwrap();
-    assert_eq!(collected.alerts.len(), 250, "no page lost or doubled");
-    assert!(collected.set_aside.is_empty());
-    assert_eq!(collected.retries, 1);
-    assert_eq!(fake.page_requests(), 4);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn b7_a_stalled_answer_times_out_and_is_retried() {
-    let fake = fake(150, vec![Fault::new(0, 0, Action::Stall)]).await;
-    let collected = collect(&fake, Duration::from_millis(500)).await.unwrap();
-    assert_eq!(collected.alerts.len(), 150);
-    assert_eq!(collected.retries, 1);
+async fn b6_b7_b11_faults_the_collector_gets_over_lose_and_double_no_page() {
+    let cases = [
+        Overcome {
+            row: "B6: a reset before the headers retries that page",
+            alerts: 250,
+            fault: Fault::new(1, 0, Action::ResetBeforeHeaders),
+            request_timeout: Duration::from_secs(5),
+            pages: Some(3),
+            retries: Some(1),
+            page_requests: None,
+        },
+        Overcome {
+            row: "B6, B7: a truncated body is never parsed and the page is fetched again",
+            alerts: 250,
+            fault: Fault::new(2, 0, Action::TruncatedBody),
+            request_timeout: Duration::from_secs(5),
+            pages: None,
+            retries: Some(1),
+            page_requests: Some(4),
+        },
+        Overcome {
+            row: "B7: a stalled answer times out and is retried",
+            alerts: 150,
+            fault: Fault::new(0, 0, Action::Stall),
+            request_timeout: Duration::from_millis(500),
+            pages: None,
+            retries: Some(1),
+            page_requests: None,
+        },
+        Overcome {
+            row: "B11: an empty page with a next link is followed",
+            alerts: 250,
+            fault: Fault::new(1, 0, Action::EmptyPageWithNext),
+            request_timeout: Duration::from_secs(5),
+            pages: Some(4),
+            retries: None,
+            page_requests: None,
+        },
+    ];
+    for case in cases {
+        let row = case.row;
+        let fake = fake(case.alerts, vec![case.fault]).await;
+        let collected = collect(&fake, case.request_timeout).await.unwrap();
+        assert_eq!(
+            collected.alerts.len(),
+            case.alerts,
+            "{row}: no page lost or doubled"
+        );
+        assert!(collected.set_aside.is_empty(), "{row}");
+        if let Some(pages) = case.pages {
+            assert_eq!(collected.pages, pages, "{row}");
+        }
+        if let Some(retries) = case.retries {
+            assert_eq!(collected.retries, retries, "{row}");
+        }
+        if let Some(requests) = case.page_requests {
+            assert_eq!(fake.page_requests(), requests, "{row}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,12 +143,4 @@ async fn b13_a_server_sending_one_byte_per_second_hits_the_request_timeout() {
         "{:?}",
         started.elapsed()
     );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn b11_an_empty_page_with_a_next_link_is_followed() {
-    let fake = fake(250, vec![Fault::new(1, 0, Action::EmptyPageWithNext)]).await;
-    let collected = collect(&fake, Duration::from_secs(5)).await.unwrap();
-    assert_eq!(collected.alerts.len(), 250);
-    assert_eq!(collected.pages, 4);
 }

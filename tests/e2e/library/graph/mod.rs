@@ -18,7 +18,9 @@ use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 pub use crate::support::graph::{ALERTS, alert};
-use crate::support::graph::{mount_token, recording_http, settings, token_requests};
+use crate::support::graph::{
+    mount_token, received_where, recording_http, settings, token_requests,
+};
 
 pub const TENANT: &str = "partner-tenant";
 pub const SECRET: &str = "canary-secret-7f3a";
@@ -86,8 +88,7 @@ impl Harness {
 
     /// Every request for the alerts collection answers `response`; `times` are expected.
     pub async fn every_page(&self, response: ResponseTemplate, times: u64) {
-        Mock::given(method("GET"))
-            .and(path(ALERTS))
+        alerts_request()
             .respond_with(response)
             .expect(times)
             .mount(&self.server)
@@ -107,13 +108,17 @@ impl Harness {
 
     /// The requests the server received for the alerts collection.
     pub async fn page_requests(&self) -> Vec<wiremock::Request> {
-        self.server
-            .received_requests()
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.url.path() == ALERTS)
-            .collect()
+        received_where(&self.server, |r| r.url.path() == ALERTS).await
+    }
+
+    /// Collects one page, answered only to a request `request` matches, asked exactly once.
+    pub async fn collect_one_page_for(&self, request: MockBuilder) {
+        request
+            .respond_with(page(&["a"], None))
+            .expect(1)
+            .mount(&self.server)
+            .await;
+        self.collect().await.unwrap();
     }
 
     /// Collects, expecting the collector to give up after `attempts` attempts (retries
@@ -138,10 +143,15 @@ pub fn token_answer(expires_in: &Value) -> ResponseTemplate {
     crate::support::graph::token_answer(TOKEN, expires_in)
 }
 
+/// Requests for the alerts collection, any page.
+pub fn alerts_request() -> MockBuilder {
+    Mock::given(method("GET")).and(path(ALERTS))
+}
+
 /// Requests for the alerts page behind `$skiptoken=token`, or for the first page (no skip token
 /// and no filter).
 pub fn page_request(skiptoken: Option<&str>) -> MockBuilder {
-    let request = Mock::given(method("GET")).and(path(ALERTS));
+    let request = alerts_request();
     match skiptoken {
         None => request
             .and(query_param_is_missing("$skiptoken"))

@@ -1,10 +1,11 @@
 //! Rows B8–B12, B14–B16, C1, C7 and P6: following nextLink to the end, safely.
 
 use serde_json::json;
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::query_param;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{ALERTS, Harness, ids, page};
+use super::{ALERTS, Harness, alerts_request, ids, page};
+use crate::support::assert_mentions;
 use crate::support::graph::refuse_server_filter;
 use csp_alert_digest::source::graph::GraphError;
 
@@ -114,8 +115,7 @@ async fn b10_next_links_are_requested_verbatim() {
     let token = format!("a%2Bb+c%3D%3D{}", "x".repeat(8 * 1024));
     let link = format!("{}{ALERTS}?$skiptoken={token}", h.server.uri());
     h.first_page(page(&["a"], Some(&link))).await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
+    alerts_request()
         .and(query_param(
             "$skiptoken",
             format!("a+b c=={}", "x".repeat(8 * 1024)),
@@ -187,10 +187,7 @@ async fn b15_an_html_page_is_an_error_with_a_short_excerpt() {
     h.first_page(ResponseTemplate::new(200).set_body_raw(html, "text/html"))
         .await;
     let err = h.collect().await.unwrap_err().to_string();
-    assert!(
-        err.contains("expected JSON") && err.contains("Proxy authentication required"),
-        "{err}"
-    );
+    assert_mentions(&err, &["expected JSON", "Proxy authentication required"]);
     assert!(
         err.len() < 500,
         "the excerpt is capped: {} bytes",
@@ -212,14 +209,8 @@ async fn b16_a_refused_server_filter_is_retried_once_without_it() {
 async fn b16_the_server_filter_is_sent_when_enabled() {
     let mut h = Harness::with_token().await;
     h.config.server_filter = true;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(query_param("$filter", "status ne 'resolved'"))
-        .respond_with(page(&["a"], None))
-        .expect(1)
-        .mount(&h.server)
+    h.collect_one_page_for(alerts_request().and(query_param("$filter", "status ne 'resolved'")))
         .await;
-    h.collect().await.unwrap();
 }
 
 #[tokio::test]
@@ -233,10 +224,7 @@ async fn c1_a_malformed_page_names_the_page_and_byte_offset() {
     )
     .await;
     let err = h.collect().await.unwrap_err().to_string();
-    assert!(
-        err.contains("page 2") && err.contains("byte offset"),
-        "{err}"
-    );
+    assert_mentions(&err, &["page 2", "byte offset"]);
 }
 
 #[tokio::test]

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
-use super::{ALERTS, Harness, ids, page, page_request};
+use super::{Harness, alerts_request, ids, page, page_request};
+use crate::support::assert_mentions;
 use csp_alert_digest::source::graph::GraphError;
 
 /// Answers `responses` in order to the first page, then the page itself.
@@ -89,10 +89,7 @@ async fn b2_a_retry_after_above_the_cap_fails_fast_with_a_clear_message() {
     assert!(matches!(err, GraphError::WaitTooLong { .. }), "{err}");
     assert!(!err.is_permanent());
     let message = err.to_string();
-    assert!(
-        message.contains("3600 s") && message.contains("max_retry_after_secs = 60"),
-        "{message}"
-    );
+    assert_mentions(&message, &["3600 s", "max_retry_after_secs = 60"]);
     assert!(h.waits().is_empty(), "no wait at all");
 }
 
@@ -173,8 +170,7 @@ async fn b13_a_response_slower_than_the_request_timeout_is_retried_then_fails() 
 async fn p3_the_run_deadline_stops_a_collection_that_takes_too_long() {
     let mut h = Harness::with_token().await;
     h.config.deadline = Duration::from_millis(300);
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
+    alerts_request()
         .respond_with(page(&["a"], None).set_delay(Duration::from_secs(3)))
         .mount(&h.server)
         .await;

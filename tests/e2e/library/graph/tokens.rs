@@ -4,7 +4,8 @@ use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Match, Mock, MockBuilder, ResponseTemplate};
 
-use super::{ALERTS, Harness, SECRET, TENANT, TOKEN, ids, page, token_answer};
+use super::{Harness, SECRET, TENANT, TOKEN, alerts_request, ids, page, token_answer};
+use crate::support::assert_mentions;
 use csp_alert_digest::source::graph::GraphError;
 use csp_alert_digest::source::graph::{Credential, SignIn};
 use secrecy::SecretString;
@@ -33,6 +34,15 @@ async fn token_refused(status: u16, body: serde_json::Value) -> (Harness, GraphE
     (h, err)
 }
 
+/// The token endpoint answers `request` with a good token, and is asked so exactly once.
+async fn token_once(h: &Harness, request: MockBuilder) {
+    request
+        .respond_with(token_answer(&json!(3599)))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+}
+
 async fn one_page(h: &Harness) {
     h.first_page(page(&["a"], None)).await;
 }
@@ -46,40 +56,33 @@ async fn a1_wrong_secret_is_permanent_names_the_code_and_never_the_secret() {
     .await;
     assert!(err.is_permanent(), "{err}");
     let message = err.to_string();
-    assert!(
-        message.contains("AADSTS7000215") && message.contains("secret is wrong"),
-        "{message}"
-    );
+    assert_mentions(&message, &["AADSTS7000215", "secret is wrong"]);
     assert!(!message.contains(SECRET));
     assert!(h.waits().is_empty(), "no retry");
 }
 
 #[tokio::test]
-async fn a2_an_expired_secret_gets_its_own_hint() {
-    let (_, err) = token_refused(
-        401,
-        json!({"error":"invalid_client","error_description":"AADSTS7000222: The provided client secret keys are expired.","error_codes":[7000222]}),
-    )
-    .await;
-    assert!(err.is_permanent());
-    assert!(err.to_string().contains("expired"), "{err}");
-}
-
-#[tokio::test]
-async fn a3_unknown_app_unauthorized_client_and_invalid_scope_are_permanent_with_distinct_hints() {
+async fn a2_a3_refused_credentials_and_scopes_are_permanent_with_distinct_hints() {
     let cases = [
         (
+            401,
+            json!({"error":"invalid_client","error_description":"AADSTS7000222: The provided client secret keys are expired.","error_codes":[7000222]}),
+            "expired",
+        ),
+        (
+            400,
             json!({"error":"unauthorized_client","error_description":"AADSTS700016: Application with identifier 'x' was not found in the directory.","error_codes":[700016]}),
             "not known in this tenant",
         ),
         (
+            400,
             json!({"error":"unauthorized_client"}),
             "not allowed to use client credentials",
         ),
-        (json!({"error":"invalid_scope"}), "scope was refused"),
+        (400, json!({"error":"invalid_scope"}), "scope was refused"),
     ];
-    for (body, hint) in cases {
-        let (_, err) = token_refused(400, body).await;
+    for (status, body, hint) in cases {
+        let (_, err) = token_refused(status, body).await;
         assert!(err.is_permanent(), "{err}");
         assert!(
             err.to_string().contains(hint),
@@ -190,14 +193,14 @@ async fn a7_secrets_with_reserved_and_non_ascii_characters_are_form_encoded() {
     let secret = "a&b=c+d%20e ü/ß~";
     let mut h = Harness::start().await;
     h.config.sign_in = SignIn::App(Credential::Secret(SecretString::from(secret)));
-    token_request()
-        .and(FormField("client_secret", secret.to_owned()))
-        .and(FormField("grant_type", "client_credentials".to_owned()))
-        .and(FormField("scope", format!("{}/.default", h.server.uri())))
-        .respond_with(token_answer(&json!(3599)))
-        .expect(1)
-        .mount(&h.server)
-        .await;
+    token_once(
+        &h,
+        token_request()
+            .and(FormField("client_secret", secret.to_owned()))
+            .and(FormField("grant_type", "client_credentials".to_owned()))
+            .and(FormField("scope", format!("{}/.default", h.server.uri()))),
+    )
+    .await;
     one_page(&h).await;
     h.collect().await.unwrap();
 }
@@ -210,16 +213,16 @@ async fn a_federated_token_file_is_read_again_for_every_token_request() {
     let mut h = Harness::start().await;
     h.config.sign_in = SignIn::App(Credential::FederatedTokenFile(file.clone()));
     for jwt in ["jwt-one", "jwt-two"] {
-        token_request()
-            .and(FormField("client_assertion", jwt.to_owned()))
-            .and(FormField(
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
-            ))
-            .respond_with(token_answer(&json!(3599)))
-            .expect(1)
-            .mount(&h.server)
-            .await;
+        token_once(
+            &h,
+            token_request()
+                .and(FormField("client_assertion", jwt.to_owned()))
+                .and(FormField(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                )),
+        )
+        .await;
     }
     one_page(&h).await;
     h.collect().await.unwrap();
@@ -240,22 +243,16 @@ async fn a6_forbidden_is_permanent_and_names_the_permission() {
     let err = h.collect().await.unwrap_err();
     assert!(err.is_permanent());
     let message = err.to_string();
-    assert!(
-        message.contains("PartnerSecurity.Read.All") && message.contains("admin consent"),
-        "{message}"
-    );
+    assert_mentions(&message, &["PartnerSecurity.Read.All", "admin consent"]);
 }
 
 #[tokio::test]
 async fn requests_carry_the_bearer_token_and_ask_for_unknown_enum_members() {
     let h = Harness::with_token().await;
-    Mock::given(method("GET"))
-        .and(path(ALERTS))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .and(header("prefer", "include-unknown-enum-members"))
-        .respond_with(page(&["a"], None))
-        .expect(1)
-        .mount(&h.server)
-        .await;
-    h.collect().await.unwrap();
+    h.collect_one_page_for(
+        alerts_request()
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+            .and(header("prefer", "include-unknown-enum-members")),
+    )
+    .await;
 }

@@ -17,7 +17,7 @@ use csp_alert_digest::source::graph::GraphConfig;
 use csp_alert_digest::source::graph::Http;
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, method, path};
-use wiremock::{Mock, MockServer};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 use crate::support::fake_partner_center::{self, FakeCustomer};
 use crate::support::graph::{recording_http, settings, token_answer, token_requests};
@@ -79,6 +79,23 @@ impl Harness {
     }
 
     /// The fake Partner Center with these customers.
+    /// How many customer listing calls the server received.
+    pub async fn listing_count(&self) -> usize {
+        fake_partner_center::listing_calls(&self.server).await.len()
+    }
+
+    /// How many relationships calls the server received.
+    pub async fn relationship_count(&self) -> usize {
+        fake_partner_center::relationship_calls(&self.server)
+            .await
+            .len()
+    }
+
+    /// Every request `request` matches is answered with `response`.
+    pub async fn answer(&self, request: MockBuilder, response: ResponseTemplate) {
+        request.respond_with(response).mount(&self.server).await;
+    }
+
     pub async fn mount_partner_center(&self, customers: Vec<FakeCustomer>) {
         fake_partner_center::mount(&self.server, customers, TOKEN).await;
     }

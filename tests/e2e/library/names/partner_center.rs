@@ -10,6 +10,7 @@ use wiremock::ResponseTemplate;
 use wiremock::matchers::header;
 
 use super::{Harness, TOKEN, customers, now, wanted};
+use crate::support::assert_mentions;
 use crate::support::fake_partner_center::{
     CONTINUATION, FakeCustomer, answer, continuation, error, listing_calls, listing_request,
     relationship_calls, relationships_request,
@@ -88,20 +89,17 @@ async fn a_429_with_retry_after_is_waited_out_and_the_listing_completes() {
     assert_eq!(resolved.names.get("c5"), Some("Customer 5"));
     assert!(resolved.warnings.is_empty(), "{:?}", resolved.warnings);
     assert_eq!(h.waits(), [Duration::from_secs(7)]);
-    assert_eq!(
-        listing_calls(&h.server).await.len(),
-        4,
-        "page 2 asked twice"
-    );
+    assert_eq!(h.listing_count().await, 4, "page 2 asked twice");
 }
 
 #[tokio::test]
 async fn a_listing_throttled_past_the_cap_is_a_warning_not_a_wait() {
     let h = Harness::start().await;
-    listing_request()
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
-        .mount(&h.server)
-        .await;
+    h.answer(
+        listing_request(),
+        ResponseTemplate::new(429).insert_header("Retry-After", "3600"),
+    )
+    .await;
     let resolved = h.resolve(&wanted(&["c1"], &[], &[])).await;
     assert!(resolved.names.is_empty());
     assert_eq!(resolved.warnings.len(), 1);
@@ -116,28 +114,20 @@ async fn a_listing_throttled_past_the_cap_is_a_warning_not_a_wait() {
 #[tokio::test]
 async fn a_listing_refused_with_403_is_a_warning_that_says_how_to_allow_app_only_access() {
     let h = Harness::start().await;
-    listing_request()
-        .respond_with(error(403, "Forbidden"))
-        .mount(&h.server)
-        .await;
+    h.answer(listing_request(), error(403, "Forbidden")).await;
     let resolved = h.resolve(&wanted(&["c1"], &[], &["s1"])).await;
     assert!(resolved.names.is_empty());
     assert_eq!(resolved.stats.warnings, 1);
     assert_eq!(resolved.stats.unnamed, 2);
     let warning = &resolved.warnings[0];
-    assert!(
-        warning.contains("/v1/customers: 403") && warning.contains("App management"),
-        "{warning}"
-    );
+    assert_mentions(warning, &["/v1/customers: 403", "App management"]);
 }
 
 #[tokio::test]
 async fn the_app_plus_user_relationships_call_refused_with_403_is_one_warning_and_customers_are_still_named()
  {
     let h = Harness::start().await;
-    relationships_request()
-        .respond_with(error(403, "Forbidden"))
-        .mount(&h.server)
+    h.answer(relationships_request(), error(403, "Forbidden"))
         .await;
     h.mount_partner_center(customers(3)).await;
     let resolved = h.resolve(&wanted(&["c1", "c2"], &["r1", "r2"], &[])).await;
@@ -151,7 +141,7 @@ async fn the_app_plus_user_relationships_call_refused_with_403_is_one_warning_an
         resolved.warnings
     );
     assert_eq!(
-        relationship_calls(&h.server).await.len(),
+        h.relationship_count().await,
         1,
         "after one refusal the other resellers are not asked"
     );
@@ -160,9 +150,7 @@ async fn the_app_plus_user_relationships_call_refused_with_403_is_one_warning_an
 #[tokio::test]
 async fn a_401_on_relationships_gets_one_fresh_token_then_is_a_warning() {
     let h = Harness::start().await;
-    relationships_request()
-        .respond_with(error(401, "Unauthorized"))
-        .mount(&h.server)
+    h.answer(relationships_request(), error(401, "Unauthorized"))
         .await;
     h.mount_partner_center(customers(1)).await;
     let resolved = h.resolve(&wanted(&["c1"], &["r1"], &[])).await;
@@ -173,7 +161,7 @@ async fn a_401_on_relationships_gets_one_fresh_token_then_is_a_warning() {
         "{:?}",
         resolved.warnings
     );
-    assert_eq!(relationship_calls(&h.server).await.len(), 2);
+    assert_eq!(h.relationship_count().await, 2);
     assert_eq!(h.token_requests().await, 2);
 }
 
@@ -215,10 +203,11 @@ async fn partner_center_down_with_a_warm_cache_gives_the_cached_names() {
 
     h.server.reset().await;
     h.mount_token().await;
-    listing_request()
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
-        .mount(&h.server)
-        .await;
+    h.answer(
+        listing_request(),
+        ResponseTemplate::new(503).insert_header("Retry-After", "0"),
+    )
+    .await;
     let second = h.resolve(&wanted(&["c1", "c2", "c9"], &[], &[])).await;
     assert_eq!(second.names.get("c1"), Some("Customer 1"));
     assert_eq!(origin_of(&second, "c2"), Some(Origin::Cache));
@@ -236,18 +225,12 @@ async fn partner_center_down_with_a_warm_cache_gives_the_cached_names() {
 #[tokio::test]
 async fn partner_center_down_with_a_cold_cache_leaves_the_ids_unnamed() {
     let h = Harness::start().await;
-    listing_request()
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&h.server)
+    h.answer(listing_request(), ResponseTemplate::new(500))
         .await;
     let resolved = h.resolve(&wanted(&["c1"], &["r1"], &["s1"])).await;
     assert!(resolved.names.is_empty());
     assert_eq!(resolved.stats.unnamed, 3);
-    assert_eq!(
-        listing_calls(&h.server).await.len(),
-        3,
-        "bounded: 500 is tried 3 times"
-    );
+    assert_eq!(h.listing_count().await, 3, "bounded: 500 is tried 3 times");
     assert!(
         resolved.warnings[0].contains("gave up after 3 attempts"),
         "{:?}",
@@ -431,10 +414,11 @@ async fn records_without_a_tenant_id_or_a_name_are_set_aside_with_a_warning() {
 async fn name_lookups_stop_at_their_deadline_and_keep_what_they_found() {
     let mut h = Harness::start().await;
     h.names.partner_center.as_mut().unwrap().deadline = Duration::from_millis(500);
-    relationships_request()
-        .respond_with(answer(200, &json!({"items": []})).set_delay(Duration::from_secs(3)))
-        .mount(&h.server)
-        .await;
+    h.answer(
+        relationships_request(),
+        answer(200, &json!({"items": []})).set_delay(Duration::from_secs(3)),
+    )
+    .await;
     h.mount_partner_center(customers(1)).await;
     let started = std::time::Instant::now();
     let resolved = h.resolve(&wanted(&["c1"], &["r1"], &[])).await;

@@ -20,6 +20,18 @@ fn envelope(from: &str, to: &str) -> Envelope {
     Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()]).unwrap()
 }
 
+/// Sends `body` from [`FROM`] to `to` through `client`: the error it must end with.
+async fn refused(
+    client: &AsyncSmtpTransport<Tokio1Executor>,
+    to: &str,
+    body: &[u8],
+) -> lettre::transport::smtp::Error {
+    client
+        .send_raw(&envelope(FROM, to), body)
+        .await
+        .unwrap_err()
+}
+
 const FROM: &str = "digest@partner.example";
 const TO: &str = "secops@partner.example";
 
@@ -97,10 +109,7 @@ async fn rcpt_550_is_permanent_for_that_recipient_only() {
     ))
     .await;
     let client = client(&smtp);
-    let error = client
-        .send_raw(&envelope(FROM, "gone@partner.example"), b"one")
-        .await
-        .unwrap_err();
+    let error = refused(&client, "gone@partner.example", b"one").await;
     assert!(error.is_permanent(), "{error:?}");
     client.send_raw(&envelope(FROM, TO), b"two").await.unwrap();
     let messages = smtp.messages();
@@ -117,10 +126,7 @@ async fn end_of_data_451_is_transient() {
     )]))
     .await;
     let client = client(&smtp);
-    let error = client
-        .send_raw(&envelope(FROM, TO), b"first")
-        .await
-        .unwrap_err();
+    let error = refused(&client, TO, b"first").await;
     assert!(error.is_transient(), "{error:?}");
     assert_eq!((smtp.data_ends(), smtp.messages().len()), (1, 0));
 
@@ -135,10 +141,7 @@ async fn end_of_data_451_is_transient() {
 #[tokio::test]
 async fn hang_up_after_data_is_neither_permanent_nor_transient() {
     let smtp = FakeSmtp::start(Script::end_of_data([Reply::HangUp])).await;
-    let error = client(&smtp)
-        .send_raw(&envelope(FROM, TO), b"lost")
-        .await
-        .unwrap_err();
+    let error = refused(&client(&smtp), TO, b"lost").await;
     assert!(!error.is_permanent() && !error.is_transient(), "{error:?}");
     assert_eq!((smtp.data_ends(), smtp.messages().len()), (1, 0));
 }
@@ -190,10 +193,7 @@ async fn auth_only_when_advertised() {
         .tls(Tls::None)
         .credentials(credentials.clone())
         .build();
-    let error = client
-        .send_raw(&envelope(FROM, TO), b"x")
-        .await
-        .unwrap_err();
+    let error = refused(&client, TO, b"x").await;
     assert!(error.is_client(), "{error:?}");
     let transcript = smtp.transcript();
     assert!(!transcript.is_empty());
@@ -229,10 +229,7 @@ async fn starttls_is_refused() {
         ))
         .credentials(Credentials::new("user".to_owned(), "secret".to_owned()))
         .build();
-    let error = client
-        .send_raw(&envelope(FROM, TO), b"x")
-        .await
-        .unwrap_err();
+    let error = refused(&client, TO, b"x").await;
     assert_eq!(error.status().map(|c| c.to_string()), Some("454".into()));
     let transcript = smtp.transcript();
     assert_eq!(transcript[1], "STARTTLS");
@@ -243,10 +240,7 @@ async fn starttls_is_refused() {
 async fn scripted_greeting_and_sequence_errors() {
     let smtp = FakeSmtp::start(Script::greeting([Reply::code(421, "4.3.2 Not now")])).await;
     let client = client(&smtp);
-    let error = client
-        .send_raw(&envelope(FROM, TO), b"x")
-        .await
-        .unwrap_err();
+    let error = refused(&client, TO, b"x").await;
     assert!(error.is_transient(), "{error:?}");
     client.send_raw(&envelope(FROM, TO), b"y").await.unwrap();
     assert_eq!(smtp.connections(), 2);
