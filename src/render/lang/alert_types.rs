@@ -51,7 +51,7 @@ const KNOWN: &[(&str, &str, &str)] = &[
     (
         "vm_anomalousdeployment",
         "Anomalous VM deployment",
-        "Avvikande distribution av virtuella datorer",
+        "Avvikande VM-distribution",
     ),
     (
         "azurebatch_anomalousdeployment",
@@ -171,6 +171,19 @@ mod tests {
     fn every_type_the_digest_knows_has_a_label_in_each_language_and_no_other() {
         let labelled: Vec<&str> = KNOWN.iter().map(|(k, _, _)| *k).collect();
         assert_eq!(labelled, crate::digest::alert_type::KNOWN);
+    }
+
+    #[test]
+    fn no_two_known_types_share_a_label_in_any_language() {
+        for language in [Language::English, Language::Swedish] {
+            let mut seen = std::collections::HashMap::new();
+            for (key, _, _) in KNOWN {
+                let label = label(key, language);
+                if let Some(other) = seen.insert(label.clone(), *key) {
+                    panic!("{other} and {key} are both {label:?} in {language:?}");
+                }
+            }
+        }
     }
 
     #[test]
