@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 
-use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use super::json_cell;
 use super::lang::{Language, alert_types};
@@ -326,19 +326,19 @@ fn push_name(cell: &mut Vec<u8>, names: &Names, id: Option<&str>) {
     }
 }
 
-/// A time as RFC 3339 in UTC with `Z` and as many fraction digits as it needs (0, 3, 6 or 9):
-/// what `to_rfc3339_opts(SecondsFormat::AutoSi, true)` writes, without a `String` per cell.
+/// The format of every time cell: UTC, whole seconds, a space between date and time. A
+/// spreadsheet's CSV import (LibreOffice's default, Excel) reads it as a date and time, where
+/// it leaves RFC 3339 (`…T…Z`, with 0–9 fraction digits) as text that sorts wrongly; it also
+/// sorts correctly as text. The README says the times are UTC.
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// A time as [`TIME_FORMAT`] writes it (the fraction dropped), without a `String` per cell.
 fn push_time(cell: &mut Vec<u8>, t: Option<DateTime<Utc>>) {
     let Some(t) = t else { return };
     let (year, month, day) = (t.year(), t.month(), t.day());
-    if !(0..=9999).contains(&year) {
-        cell.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::AutoSi, true).as_bytes());
-        return;
-    }
-    let nanos = t.nanosecond();
-    // A leap second is written as second 60 by chrono; let chrono write those.
-    if nanos >= 1_000_000_000 {
-        cell.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::AutoSi, true).as_bytes());
+    // Years outside four digits, and leap seconds (second 60), are left to chrono.
+    if !(0..=9999).contains(&year) || t.nanosecond() >= 1_000_000_000 {
+        let _ = write!(cell, "{}", t.format(TIME_FORMAT));
         return;
     }
     let year = u32::try_from(year).unwrap_or(0);
@@ -347,23 +347,12 @@ fn push_time(cell: &mut Vec<u8>, t: Option<DateTime<Utc>>) {
     push_digits(cell, month, 2);
     cell.push(b'-');
     push_digits(cell, day, 2);
-    cell.push(b'T');
+    cell.push(b' ');
     push_digits(cell, t.hour(), 2);
     cell.push(b':');
     push_digits(cell, t.minute(), 2);
     cell.push(b':');
     push_digits(cell, t.second(), 2);
-    if nanos != 0 {
-        cell.push(b'.');
-        if nanos % 1_000_000 == 0 {
-            push_digits(cell, nanos / 1_000_000, 3);
-        } else if nanos % 1_000 == 0 {
-            push_digits(cell, nanos / 1_000, 6);
-        } else {
-            push_digits(cell, nanos, 9);
-        }
-    }
-    cell.push(b'Z');
 }
 
 /// `value` in decimal, zero-padded to `width` digits (`value` has no more than that).
@@ -490,7 +479,22 @@ mod tests {
     }
 
     #[test]
-    fn times_are_written_as_chrono_writes_them() {
+    fn times_are_utc_whole_seconds_with_a_space_that_sort_as_text() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let cell = |s: &str| {
+            let mut cell = Vec::new();
+            push_time(&mut cell, Some(t(s)));
+            String::from_utf8(cell).unwrap()
+        };
+        assert_eq!(cell("2026-11-07T15:49:23.918550900Z"), "2026-11-07 15:49:23");
+        assert_eq!(cell("2026-11-07T16:49:23+01:00"), "2026-11-07 15:49:23");
+        // "…47.5Z" sorted before "…47Z" as RFC 3339 text; not so any more.
+        assert!(cell("2026-11-07T15:49:47Z") < cell("2026-11-07T15:49:48.5Z"));
+        assert!(cell("2026-11-07T15:49:47.5Z") < cell("2026-11-07T15:49:48Z"));
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_formats_them() {
         let cases = [
             (0, 0),
             (1_795_935_600, 0),
@@ -510,7 +514,7 @@ mod tests {
             push_time(&mut cell, Some(t));
             assert_eq!(
                 String::from_utf8(cell).unwrap(),
-                t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                t.format(TIME_FORMAT).to_string(),
                 "{secs} {nanos}"
             );
         }
@@ -534,7 +538,7 @@ mod tests {
                 push_time(&mut cell, Some(t));
                 proptest::prop_assert_eq!(
                     String::from_utf8(cell).unwrap(),
-                    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                    t.format(TIME_FORMAT).to_string()
                 );
             }
         }
