@@ -327,7 +327,7 @@ fn push_name(cell: &mut Vec<u8>, names: &Names, id: Option<&str>) {
 }
 
 /// The format of every time cell: UTC, whole seconds, a space between date and time. A
-/// spreadsheet's CSV import (LibreOffice's default, Excel) reads it as a date and time, where
+/// spreadsheet's CSV import (`LibreOffice`'s default, Excel) reads it as a date and time, where
 /// it leaves RFC 3339 (`…T…Z`, with 0–9 fraction digits) as text that sorts wrongly; it also
 /// sorts correctly as text. The README says the times are UTC.
 const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
