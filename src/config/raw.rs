@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use super::{
     CLIENT_SECRET_ENV, Config, ConfigError, DigestConfig, FEDERATED_TOKEN_ENV, SMTP_PASSWORD_ENV,
 };
+use crate::deliver::address::outgoing_mailbox;
 use crate::deliver::{MailConfig, SmtpConfig, TlsMode, Transport};
 use crate::names::{self, NamesConfig, NamesFileConfig, PartnerCenterConfig};
 use crate::net::is_loopback;
@@ -168,6 +169,8 @@ struct RawSmtp {
     send_timeout_secs: Option<u64>,
     #[serde(default)]
     attempts: Option<u32>,
+    #[serde(default)]
+    deadline_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -659,7 +662,11 @@ const MAX_SUBJECT_CHARS: usize = 120;
 
 impl RawMail {
     fn validate(self, origin: &Origin<'_>) -> Result<MailConfig, ConfigError> {
-        let from = parse_mailbox(&self.from).map_err(|e| origin.invalid("mail.from", e))?;
+        // Domains in their ASCII (IDNA) form from here on: header, envelope, ledger and file
+        // name agree, and only a non-ASCII local part needs the relay's SMTPUTF8.
+        let from = parse_mailbox(&self.from)
+            .and_then(outgoing_mailbox)
+            .map_err(|e| origin.invalid("mail.from", e))?;
         if self.to.is_empty() {
             return Err(origin.invalid("mail.to", "needs at least one address"));
         }
@@ -667,6 +674,7 @@ impl RawMail {
         let mut seen = HashSet::new();
         for (i, raw) in self.to.iter().enumerate() {
             let mailbox = parse_mailbox(raw)
+                .and_then(outgoing_mailbox)
                 .map_err(|e| origin.invalid("mail.to", format!("entry {}: {e}", i + 1)))?;
             if !seen.insert(mailbox.email.to_string().to_lowercase()) {
                 return Err(origin.invalid(
@@ -807,6 +815,11 @@ impl RawSmtp {
                 Some(n) => n,
                 None => 3,
             },
+            deadline: secs(
+                "mail.smtp.deadline_secs",
+                self.deadline_secs,
+                crate::deliver::smtp::DEFAULT_DEADLINE_SECS,
+            )?,
         })
     }
 }

@@ -81,7 +81,7 @@ fn build(envelope: Envelope<'_>, to: &Mailbox, reports: &Reports) -> anyhow::Res
     let message = Message::builder()
         .from(envelope.from.clone())
         .to(to.clone())
-        .subject(reports.view.subject.clone())
+        .subject(header_safe(&reports.view.subject))
         .date(SystemTime::from(envelope.as_of))
         .message_id(Some(message_id.clone()))
         .header(AutoSubmitted)
@@ -113,10 +113,13 @@ pub fn message_id(
 }
 
 /// A recipient address as a file name: lower case, and anything but letters, digits and
-/// `@ . _ + -` replaced, so it can neither leave the mail folder nor hide as a dot file.
+/// `@ . _ + -` replaced, so it can neither leave the mail folder nor hide as a dot file. When
+/// that changed the address, `~` and a hash of the whole lower-cased address follow, so two
+/// recipients never share a file (`a=b@…` and `a?b@…`, `jöns@…` and `jäns@…`); `~` is never
+/// in an address kept as it is, so those keep the names they always had.
 pub fn file_stem(address: &str) -> String {
-    let stem: String = address
-        .to_lowercase()
+    let lower = address.to_lowercase();
+    let mut stem: String = lower
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | '+' | '-') {
@@ -127,10 +130,49 @@ pub fn file_stem(address: &str) -> String {
         })
         .collect();
     if stem.starts_with('.') {
-        format!("_{stem}")
-    } else {
-        stem
+        stem.insert(0, '_');
     }
+    if stem != lower {
+        stem = format!("{stem}~{:012x}", fnv1a64(lower.as_bytes()) >> 16);
+    }
+    stem
+}
+
+/// Header text from data (a customer's name in the subject, the configured prefix): what a
+/// mail reader would turn into something else is taken out before lettre encodes it. RFC 2047
+/// encoded words (`=?utf-8?q?…?=`, which readers decode, e.g. into a bidi override and a line
+/// break), bidi controls, line breaks and other control characters; whitespace runs become one
+/// space.
+pub fn header_safe(text: &str) -> String {
+    let mut kept = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("=?") {
+        kept.push_str(&rest[..start]);
+        let word = &rest[start + 2..];
+        // The whole encoded word when it is one; otherwise only its opening "=?".
+        rest = match encoded_word_len(word) {
+            Some(len) => &word[len..],
+            None => word,
+        };
+        kept.push(' ');
+    }
+    kept.push_str(rest);
+    let cleaned: String = kept
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|&c| !c.is_control() && !super::address::is_bidi_control(c))
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// After "=?": the length of `charset?encoding?text?=`, if that is what follows.
+fn encoded_word_len(after: &str) -> Option<usize> {
+    let (charset, rest) = after.split_once('?')?;
+    let (encoding, rest) = rest.split_once('?')?;
+    let end = rest.find("?=")?;
+    let simple = |s: &str| !s.is_empty() && !s.contains(char::is_whitespace);
+    (simple(charset) && simple(encoding) && !rest[..end].contains(char::is_whitespace))
+        .then(|| charset.len() + encoding.len() + end + 4)
 }
 
 /// FNV-1a: a small, stable hash (std's hashers may change between Rust releases).
@@ -189,11 +231,54 @@ mod tests {
             file_stem("SecOps@Partner.example"),
             "secops@partner.example"
         );
+        for (address, sanitised) in [
+            ("../../etc/passwd@x.example", "_.._.._etc_passwd@x.example~"),
+            (".hidden@x.example", "_.hidden@x.example~"),
+            ("a/b\\c@x.example", "a_b_c@x.example~"),
+        ] {
+            let stem = file_stem(address);
+            assert!(stem.starts_with(sanitised), "{stem}");
+            assert_eq!(stem.len(), sanitised.len() + 12, "{stem}");
+            assert!(!stem.contains('/') && !stem.contains('\\'), "{stem}");
+        }
+    }
+
+    #[test]
+    fn e9_file_stems_are_injective_and_unchanged_addresses_keep_their_names() {
+        let addresses = [
+            "a=b@partner.example",
+            "a?b@partner.example",
+            "a_b@partner.example",
+            "jöns@partner.example",
+            "jäns@partner.example",
+            "j_ns@partner.example",
+            ".x@partner.example",
+            "_.x@partner.example",
+        ];
+        let stems: std::collections::HashSet<String> =
+            addresses.iter().map(|a| file_stem(a)).collect();
+        assert_eq!(stems.len(), addresses.len(), "{stems:?}");
+        assert_eq!(file_stem("a_b@partner.example"), "a_b@partner.example");
+        assert_eq!(file_stem("ops+x@Partner.example"), "ops+x@partner.example");
         assert_eq!(
-            file_stem("../../etc/passwd@x.example"),
-            "_.._.._etc_passwd@x.example"
+            file_stem("A=B@partner.example"),
+            file_stem("a=b@partner.example")
         );
-        assert_eq!(file_stem(".hidden@x.example"), "_.hidden@x.example");
-        assert_eq!(file_stem("a/b\\c@x.example"), "a_b_c@x.example");
+    }
+
+    #[test]
+    fn e10_header_text_loses_encoded_words_bidi_controls_and_line_breaks() {
+        assert_eq!(
+            header_safe(
+                "in =?utf-8?q?=E2=80=AE=0D=0ABcc:_x@evil.example?= Contoso\u{202E}\u{200F}"
+            ),
+            "in Contoso"
+        );
+        assert_eq!(header_safe("a =?b\r\nc\u{2066}d\u{061C}"), "a b cd");
+        assert_eq!(
+            header_safe("Larm 2026-11-29: 3 olösta (1 hög)"),
+            "Larm 2026-11-29: 3 olösta (1 hög)"
+        );
+        assert_eq!(header_safe("1+1=2? yes"), "1+1=2? yes");
     }
 }

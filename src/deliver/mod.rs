@@ -2,6 +2,7 @@
 //! deliveries as pending; then the transport delivers. With `transport = "file"` the `.eml`
 //! files are the delivery; with SMTP each pending delivery is sent from its `.eml`, unchanged.
 
+pub mod address;
 pub mod direct;
 pub mod files;
 pub mod message;
@@ -52,11 +53,32 @@ pub struct Sent {
     pub stopped: Option<String>,
 }
 
-/// Sends every pending delivery in the ledger, oldest digest date first, each from its `.eml`.
+/// Sends every pending delivery in the ledger, oldest digest date first, each from its `.eml`,
+/// until the mailer's deadline (`[mail.smtp] deadline_secs`): a message the deadline cuts off is
+/// left pending like one whose outcome is unknown, and those not reached stay pending untried.
 pub async fn send_pending(ledger: &Ledger, mailer: &Mailer) -> anyhow::Result<Sent> {
     let mut report = Sent::default();
-    for delivery in ledger.pending()? {
+    let deadline_secs = mailer.deadline().as_secs();
+    let deadline = tokio::time::Instant::now() + mailer.deadline();
+    let pending = ledger.pending()?;
+    for (i, delivery) in pending.iter().enumerate() {
         let (date, to) = (&delivery.digest_date, &delivery.recipient);
+        if tokio::time::Instant::now() >= deadline {
+            let left = &pending[i..];
+            warn!(
+                deadline_secs,
+                left = left.len(),
+                "sending stopped at its deadline (mail.smtp.deadline_secs = {deadline_secs} s); the rest is left pending for the next run"
+            );
+            for d in left {
+                report.pending.push((
+                    d.digest_date.clone(),
+                    d.recipient.clone(),
+                    format!("not tried: the sending deadline (mail.smtp.deadline_secs = {deadline_secs} s) passed first"),
+                ));
+            }
+            break;
+        }
         let bytes = match std::fs::read(&delivery.eml_path) {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -71,10 +93,15 @@ pub async fn send_pending(ledger: &Ledger, mailer: &Mailer) -> anyhow::Result<Se
                 break;
             }
         };
-        match mailer
-            .send(&delivery.sender, &delivery.address, &bytes)
+        let send = mailer.send(&delivery.sender, &delivery.address, &bytes);
+        let outcome = tokio::time::timeout_at(deadline, send)
             .await
-        {
+            .unwrap_or_else(|_| {
+                Outcome::Pending(format!(
+                    "the sending deadline (mail.smtp.deadline_secs = {deadline_secs} s) passed while this message was being sent; the next run sends it again, with the same Message-ID"
+                ))
+            });
+        match outcome {
             Outcome::Sent => {
                 ledger.mark_sent(date, to)?;
                 info!(digest_date = %date, recipient = %smtp::mask(to), "sent");

@@ -19,5 +19,6 @@ mod resolve;
 mod resolve_round_trip;
 mod signin;
 mod smtp;
+mod smtp_hardening;
 mod smtp_interop;
 mod source_errors;
