@@ -79,14 +79,14 @@ pub async fn send_pending(ledger: &Ledger, mailer: &Mailer) -> anyhow::Result<Se
             }
             break;
         }
-        let bytes = match std::fs::read(&delivery.eml_path) {
+        // Only the message the ledger recorded (its Message-ID) is sent from the file.
+        let bytes = match files::read_message(&delivery.eml_path, &delivery.message_id) {
             Ok(bytes) => bytes,
             Err(e) => {
                 // Nothing is lost yet: the delivery stays pending until the file is back, or
                 // `--force` prepares the date again.
                 let error = format!(
-                    "cannot read {}, the message to send: {e}; restore it, or run with --force to prepare the digest again",
-                    delivery.eml_path.display()
+                    "the message to send: {e:#}; restore it, or run with --force to prepare the digest again"
                 );
                 ledger.note_attempt(date, to, &error)?;
                 report.stopped = Some(error);

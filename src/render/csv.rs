@@ -486,7 +486,10 @@ mod tests {
             push_time(&mut cell, Some(t(s)));
             String::from_utf8(cell).unwrap()
         };
-        assert_eq!(cell("2026-11-07T15:49:23.918550900Z"), "2026-11-07 15:49:23");
+        assert_eq!(
+            cell("2026-11-07T15:49:23.918550900Z"),
+            "2026-11-07 15:49:23"
+        );
         assert_eq!(cell("2026-11-07T16:49:23+01:00"), "2026-11-07 15:49:23");
         // "…47.5Z" sorted before "…47Z" as RFC 3339 text; not so any more.
         assert!(cell("2026-11-07T15:49:47Z") < cell("2026-11-07T15:49:48.5Z"));

@@ -420,6 +420,31 @@ async fn a_missing_eml_stops_sending_and_keeps_the_delivery_pending() {
     assert!(fake.messages().is_empty());
 }
 
+/// A crash between switching a forced run's folder in and the ledger's commit leaves new
+/// messages beside the old record: a file that is not the recorded message is never sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn f9_an_eml_that_is_not_the_recorded_message_is_never_sent() {
+    let fake = FakeSmtp::start(Script::greeting([Reply::code(421, "4.3.2 busy")])).await;
+    let job = job(&fake, &RECIPIENTS[..1], "");
+    run(&job, 3).await;
+    let eml = job.day("2026-11-29").join("mail/a@partner.example.eml");
+    let text = std::fs::read_to_string(&eml).unwrap();
+    std::fs::write(
+        &eml,
+        text.replacen(
+            "Message-ID: <digest.2026-11-29.",
+            "Message-ID: <digest.2026-11-29.g1.",
+            1,
+        ),
+    )
+    .unwrap();
+    let log = run(&job, 2).await;
+    assert_mentions(&log, &["not the message the ledger recorded", "--force"]);
+    let ledger = csp_alert_digest::ledger::Ledger::open(&job.path().join("state")).unwrap();
+    assert_eq!(ledger.pending().unwrap().len(), 1, "nothing marked failed");
+    assert!(fake.messages().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_envelope_recipient_keeps_the_case_it_was_configured_with() {
     let fake = FakeSmtp::start(Script::default()).await;
