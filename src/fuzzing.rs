@@ -257,10 +257,13 @@ pub fn csv(data: &[u8]) {
     let names = names_of(&fields);
     csv_report::write_alerts(
         &mut alerts_csv,
-        &digest,
-        day,
-        &names,
-        &DetailStore::default(),
+        &digest.alerts,
+        csv_report::Rows {
+            digest_date: day,
+            names: &names,
+            store: &DetailStore::default(),
+            signed_in_tenant: "",
+        },
     )
     .expect("alerts.csv renders");
     let rows = read_csv(&alerts_csv, csv_report::ALERTS_HEADER);

@@ -46,6 +46,8 @@ pub struct Alert {
     /// The latest `updatedDateTime` of the status history (`activityLogs`), which the digest
     /// uses only to tell which of two copies of an alert is the more recent.
     pub last_activity: Option<DateTime<Utc>>,
+    /// Who made that latest status change (`updatedBy`), for the CSVs.
+    pub last_activity_by: Option<Text>,
     pub details: Detail,
 }
 
@@ -73,6 +75,7 @@ impl Alert {
             resolved_by: None,
             is_test: false,
             last_activity: None,
+            last_activity_by: None,
             details: Detail::default(),
         }
     }

@@ -58,6 +58,10 @@ pub const ALERTS_HEADER: &[&str] = header_with_owner!(
         "is_test",
         "description",
         "additional_details",
+        // Enough for Microsoft's false-negative and fraud reports from a row alone.
+        "signed_in_tenant_id",
+        "last_status_change_by",
+        "last_status_change_at",
         // Empty: the analyst's legitimate / fraud / ignore / investigating, for `resolve --from-csv`.
         "decision",
     ]
@@ -116,29 +120,36 @@ fn name_cell(names: &Names, id: Option<&str>) -> String {
 /// chunks to `out` in order; each thread has at most one chunk waiting to be written.
 pub fn write_alerts<W: Write>(
     out: W,
-    digest: &Digest,
-    digest_date: &str,
-    names: &Names,
-    store: &DetailStore,
+    alerts: &[DigestAlert],
+    rows: Rows<'_>,
 ) -> anyhow::Result<()> {
-    write_alerts_in_chunks(out, digest, digest_date, names, store, ROWS_PER_CHUNK)
+    write_alerts_in_chunks(out, alerts, rows, ROWS_PER_CHUNK)
+}
+
+/// What every row of an alerts file shares, and where its details are.
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    pub digest_date: &'a str,
+    pub names: &'a Names,
+    pub store: &'a DetailStore,
+    /// The partner tenant the job signs in to (`signed_in_tenant_id`); empty for the file
+    /// source.
+    pub signed_in_tenant: &'a str,
 }
 
 fn write_alerts_in_chunks<W: Write>(
     mut out: W,
-    digest: &Digest,
-    digest_date: &str,
-    names: &Names,
-    store: &DetailStore,
+    alerts: &[DigestAlert],
+    context: Rows<'_>,
     rows_per_chunk: usize,
 ) -> anyhow::Result<()> {
     out.write_all(&alerts_header())?;
-    let chunks: Vec<&[DigestAlert]> = digest.alerts.chunks(rows_per_chunk).collect();
+    let chunks: Vec<&[DigestAlert]> = alerts.chunks(rows_per_chunk).collect();
     let formatters = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .clamp(1, MAX_FORMATTERS)
         .min(chunks.len());
-    let rows = |chunk: &[DigestAlert]| rows(chunk, digest_date, names, store);
+    let rows = |chunk: &[DigestAlert]| rows(chunk, context);
     if formatters <= 1 {
         for chunk in &chunks {
             out.write_all(&rows(chunk)?)?;
@@ -197,18 +208,13 @@ fn rows_writer<W: Write>(out: W) -> csv::Writer<W> {
 }
 
 /// The rows of `alerts` as CSV text.
-fn rows(
-    alerts: &[DigestAlert],
-    digest_date: &str,
-    names: &Names,
-    store: &DetailStore,
-) -> anyhow::Result<Vec<u8>> {
+fn rows(alerts: &[DigestAlert], context: Rows<'_>) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(alerts.len() * 1024);
     let mut line = Line::default();
     let mut buffer = Vec::new();
     for a in alerts {
-        let details = store.load(&a.alert.details, &mut buffer)?;
-        line.fill(a, details, digest_date, names);
+        let details = context.store.load(&a.alert.details, &mut buffer)?;
+        line.fill(a, details, context);
         put_record(&mut out, &line.cells);
     }
     Ok(out)
@@ -258,7 +264,8 @@ struct Line {
 }
 
 impl Line {
-    fn fill(&mut self, a: &DigestAlert, details: DetailsRef<'_>, digest_date: &str, names: &Names) {
+    fn fill(&mut self, a: &DigestAlert, details: DetailsRef<'_>, context: Rows<'_>) {
+        let (digest_date, names) = (context.digest_date, context.names);
         let alert = &a.alert;
         self.cells.resize_with(ALERTS_HEADER.len(), Vec::new);
         for cell in &mut self.cells {
@@ -312,7 +319,10 @@ impl Line {
         if details.additional_details().len() > 0 {
             json_cell::push_object(&mut c[25], details.additional_details());
         }
-        // c[26], the decision, stays empty.
+        push_text(&mut c[26], context.signed_in_tenant);
+        push_text(&mut c[27], alert.last_activity_by.as_deref().unwrap_or(""));
+        push_time(&mut c[28], alert.last_activity);
+        // c[29], the decision, stays empty.
     }
 }
 
@@ -561,15 +571,14 @@ mod tests {
         let names = crate::fuzzing::names_of(&fields);
         assert!(digest.alerts.len() > 30);
         let mut whole = Vec::new();
-        write_alerts_in_chunks(
-            &mut whole,
-            &digest,
-            "2026-11-29",
-            &names,
-            &DetailStore::default(),
-            usize::MAX,
-        )
-        .unwrap();
+        let store = DetailStore::default();
+        let rows = Rows {
+            digest_date: "2026-11-29",
+            names: &names,
+            store: &store,
+            signed_in_tenant: "partner.example",
+        };
+        write_alerts_in_chunks(&mut whole, &digest.alerts, rows, usize::MAX).unwrap();
         let records = csv::Reader::from_reader(&whole[BOM.len()..])
             .records()
             .map(Result::unwrap)
@@ -577,15 +586,7 @@ mod tests {
         assert_eq!(records, digest.alerts.len(), "a record per alert");
         for rows_per_chunk in [1, 3, 7, 1000] {
             let mut chunked = Vec::new();
-            write_alerts_in_chunks(
-                &mut chunked,
-                &digest,
-                "2026-11-29",
-                &names,
-                &DetailStore::default(),
-                rows_per_chunk,
-            )
-            .unwrap();
+            write_alerts_in_chunks(&mut chunked, &digest.alerts, rows, rows_per_chunk).unwrap();
             assert!(chunked == whole, "{rows_per_chunk} rows a chunk");
         }
     }
@@ -601,8 +602,13 @@ mod tests {
         let names = Names::default();
         let mut out = Vec::new();
         let store = DetailStore::default();
-        let err =
-            write_alerts_in_chunks(&mut out, &digest, "2026-11-29", &names, &store, 2).unwrap_err();
+        let rows = Rows {
+            digest_date: "2026-11-29",
+            names: &names,
+            store: &store,
+            signed_in_tenant: "",
+        };
+        let err = write_alerts_in_chunks(&mut out, &digest.alerts, rows, 2).unwrap_err();
         assert!(err.to_string().contains("spill"), "{err}");
     }
 

@@ -79,8 +79,8 @@ struct RawAlert<'a> {
     is_test: Option<bool>,
     #[serde(default, borrow)]
     affected_resources: Option<Vec<RawResource<'a>>>,
-    #[serde(default, deserialize_with = "latest_activity")]
-    activity_logs: Option<DateTime<Utc>>,
+    #[serde(default, borrow, deserialize_with = "latest_activity")]
+    activity_logs: Option<Latest<'a>>,
     #[serde(default, borrow, deserialize_with = "entries")]
     additional_details: Option<Vec<Entry<'a>>>,
 }
@@ -97,7 +97,14 @@ struct RawResource<'a> {
     resource_type: Option<Cow<'a, str>>,
 }
 
-/// Of the status history only the time counts (see [`Alert::last_activity`]); the other
+/// The latest valid entry of the status history: when, and by whom.
+#[derive(Debug)]
+struct Latest<'a> {
+    at: DateTime<Utc>,
+    by: Option<Cow<'a, str>>,
+}
+
+/// Of the status history the time and who count (see [`Alert::last_activity`]); the other
 /// members are still checked for their types.
 #[derive(Debug, Deserialize)]
 struct RawActivityLog<'a> {
@@ -106,7 +113,7 @@ struct RawActivityLog<'a> {
     #[serde(default, borrow, deserialize_with = "borrowed", rename = "statusTo")]
     _status_to: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "borrowed", rename = "updatedBy")]
-    _updated_by: Option<Cow<'a, str>>,
+    updated_by: Option<Cow<'a, str>>,
     #[serde(
         default,
         borrow,
@@ -153,7 +160,8 @@ impl RawAlert<'_> {
             resolved_on: opt_time(self.resolved_on_date_time),
             resolved_by: interner.non_empty(self.resolved_by),
             is_test: self.is_test.unwrap_or(false),
-            last_activity: self.activity_logs,
+            last_activity: self.activity_logs.as_ref().map(|l| l.at),
+            last_activity_by: interner.non_empty(self.activity_logs.and_then(|l| l.by)),
             details: Detail::encoded(encode_details(
                 self.description,
                 self.affected_resources.as_deref(),
@@ -230,28 +238,36 @@ fn borrowed<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'de
     deserializer.deserialize_option(Text)
 }
 
-/// `activityLogs`: a list of status changes (or `null`), reduced to the latest valid
-/// `updatedDateTime` as it is read; each entry's members are still checked for their types.
+/// `activityLogs`: a list of status changes (or `null`), reduced as it is read to the entry
+/// with the latest valid `updatedDateTime` (the first of equals); each entry's members are
+/// still checked for their types.
 fn latest_activity<'de, D: Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<DateTime<Utc>>, D::Error> {
-    struct Latest;
-    impl<'de> de::Visitor<'de> for Latest {
-        type Value = Option<DateTime<Utc>>;
+) -> Result<Option<Latest<'de>>, D::Error> {
+    struct Logs;
+    impl<'de> de::Visitor<'de> for Logs {
+        type Value = Option<Latest<'de>>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a list of status changes or null")
         }
         null_is_none!(deserialize_seq);
         fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut latest = None;
+            let mut latest: Option<Latest<'de>> = None;
             while let Some(log) = seq.next_element::<RawActivityLog<'de>>()? {
-                let time = log.updated_date_time.as_deref().and_then(parse_time);
-                latest = latest.max(time);
+                let Some(at) = log.updated_date_time.as_deref().and_then(parse_time) else {
+                    continue;
+                };
+                if latest.as_ref().is_none_or(|l| at > l.at) {
+                    latest = Some(Latest {
+                        at,
+                        by: log.updated_by,
+                    });
+                }
             }
             Ok(latest)
         }
     }
-    deserializer.deserialize_option(Latest)
+    deserializer.deserialize_option(Logs)
 }
 
 /// `additionalDetails`: an object of strings (or `null`s), or `null`; the entries as sent,
@@ -399,6 +415,32 @@ mod tests {
         );
         let missing = r#"{"id":"x"}"#;
         assert_eq!(parse_alert(missing), Err(RecordError::MissingDetected));
+    }
+
+    /// Microsoft's documented `GET /security/partner/securityAlerts/{id}` response
+    /// (tests/fixtures/microsoft/SOURCES.md): two status changes by one user.
+    #[test]
+    fn the_latest_status_change_and_who_made_it_come_from_the_documented_activity_logs() {
+        let documented =
+            include_str!("../../tests/fixtures/microsoft/graph-partnersecurityalert-get.json");
+        let alert = parse_alert(documented).unwrap();
+        assert_eq!(
+            alert.last_activity,
+            parse_time("2023-08-10T08:47:25.2089246Z")
+        );
+        assert_eq!(
+            alert.last_activity_by.as_deref(),
+            Some("samanthab@contoso.com")
+        );
+        // The latest by time, not the last in the list; entries without a time do not count.
+        let alert = parse_alert(&alert_json(
+            r#","activityLogs":[
+                {"updatedBy":"late@p.example","updatedDateTime":"2026-11-28T09:00:00Z"},
+                {"updatedBy":"early@p.example","updatedDateTime":"2026-11-28T08:00:00Z"},
+                {"updatedBy":"timeless@p.example"}]"#,
+        ))
+        .unwrap();
+        assert_eq!(alert.last_activity_by.as_deref(), Some("late@p.example"));
     }
 
     #[test]

@@ -229,8 +229,14 @@ fn make_files(
     (date, as_of, generation): (&str, DateTime<Utc>, u32),
     recording_failed: impl Fn() -> bool,
 ) -> Result<(Vec<PathBuf>, Vec<NewDelivery>), Failure> {
-    let ([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]) =
-        write_csvs(folder, digest, date, ctx.names, ctx.details)?;
+    let ([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]) = write_csvs(
+        folder,
+        digest,
+        date,
+        ctx.names,
+        ctx.details,
+        signed_in_tenant(config),
+    )?;
     let size = |bytes: u64| usize::try_from(bytes).unwrap_or(usize::MAX);
     let reports = render::render(
         digest,
@@ -322,6 +328,7 @@ fn write_csvs(
     date: &str,
     names: &names::Names,
     details: &DetailStore,
+    signed_in_tenant: &str,
 ) -> Result<([PathBuf; 2], [u64; 2]), Failure> {
     let csv_started = std::time::Instant::now();
     // `summary.csv` (one row per group and type) is made beside `alerts.csv`.
@@ -332,7 +339,13 @@ fn write_csvs(
             })
         });
         let alerts = folder.write_direct_with("alerts.csv", |out| {
-            render::csv::write_alerts(out, digest, date, names, details)
+            let rows = render::csv::Rows {
+                digest_date: date,
+                names,
+                store: details,
+                signed_in_tenant,
+            };
+            render::csv::write_alerts(out, &digest.alerts, rows)
         });
         let summary = summary
             .join()
@@ -348,6 +361,14 @@ fn write_csvs(
         "CSV reports written"
     );
     Ok(([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]))
+}
+
+/// The partner tenant the job signs in to, for the CSVs; empty for the file source.
+fn signed_in_tenant(config: &Config) -> &str {
+    match &config.source {
+        source::SourceConfig::Graph(graph) => &graph.tenant_id,
+        source::SourceConfig::File { .. } => "",
+    }
 }
 
 /// Days since the App+User sign-in's refresh token was last rotated, when more than
