@@ -393,7 +393,7 @@ fn rendered(fields: &[String]) -> (View, String, String) {
         &digest,
         &context(&names, &DetailStore::default()),
         render::view::Limits::FULL,
-        Attachments::fitting(1, 1, 10),
+        Attachments::fitting(1, 1, 1, 10),
     );
     let html = html::render(&view).expect("the HTML renders");
     let text = text::render(&view).expect("the text renders");

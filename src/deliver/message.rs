@@ -74,7 +74,13 @@ fn build(envelope: Envelope<'_>, to: &Mailbox, reports: &Reports) -> anyhow::Res
     }
     if reports.attachments.summary_csv.is_some() {
         body = body.singlepart(
-            Attachment::new("summary.csv".to_owned()).body(reports.summary_csv.clone(), csv),
+            Attachment::new("summary.csv".to_owned())
+                .body(reports.summary_csv.clone(), csv.clone()),
+        );
+    }
+    if reports.attachments.older_csv.is_some() {
+        body = body.singlepart(
+            Attachment::new("older.csv".to_owned()).body(reports.older_csv.clone(), csv),
         );
     }
 

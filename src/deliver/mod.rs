@@ -128,14 +128,20 @@ pub async fn send_pending(ledger: &Ledger, mailer: &Mailer) -> anyhow::Result<Se
 }
 
 /// The report files of a run, in the order they are written.
-pub const REPORT_FILES: &[&str] = &["digest.html", "digest.txt", "alerts.csv", "summary.csv"];
+pub const REPORT_FILES: &[&str] = &[
+    "digest.html",
+    "digest.txt",
+    "alerts.csv",
+    "summary.csv",
+    "older.csv",
+];
 
 /// Writes the HTML and text reports and the messages; returns every path written, the CSVs
 /// (`csvs`, streamed to the folder before) in their place among the reports.
 pub fn write_all(
     folder: &RunFolder,
     reports: &Reports,
-    csvs: [PathBuf; 2],
+    csvs: [PathBuf; 3],
     messages: &[Outgoing],
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut files: Vec<(String, &[u8])> = vec![

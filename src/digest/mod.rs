@@ -8,8 +8,9 @@
 //! - unresolved means any status but `resolved` (an unknown future status is no proof of
 //!   resolution);
 //! - the window is `[as_of − window_days × 24 h, as_of]`, closed at both ends, compared on
-//!   `detectedDateTime`; unresolved alerts before it are counted as "older than the window",
-//!   those after `as_of` as "after the as-of instant";
+//!   `detectedDateTime`; unresolved alerts before it are "older than the window" (kept, in
+//!   digest order, for `older.csv`: Microsoft asks partners to resolve them too), those after
+//!   `as_of` are counted as "after the as-of instant";
 //! - an alert is overdue when it has been unresolved for more than 24 hours (Microsoft's
 //!   response target), measured from `detectedDateTime` to `as_of`;
 //! - order: severity (unknown, high, medium, low, informational), then oldest first, then id;
@@ -94,6 +95,8 @@ pub struct Digest {
     pub selection: Selection,
     /// The unresolved alerts in the window, in digest order.
     pub alerts: Vec<DigestAlert>,
+    /// The unresolved alerts detected before the window, in digest order (`older.csv`).
+    pub older: Vec<DigestAlert>,
     pub partners: Vec<PartnerGroup>,
     pub types: Vec<TypeStats>,
     pub totals: Tally,
@@ -130,7 +133,8 @@ pub fn build_since(
 }
 
 /// Builds a digest one alert at a time, as they are collected: each alert is sorted out on
-/// arrival, so only the alerts the digest lists are kept. Of the others it keeps what the
+/// arrival, so only the alerts the digest lists (in the window, or unresolved before it) are
+/// kept. Of the others it keeps what the
 /// rules need if a later copy of the same alert turns up: a 16-byte key of the id, the copy's
 /// latest change and where it was counted. The result is the same as [`build_since`] on all
 /// the alerts at once, in any order of arrival but that of copies of one alert.
@@ -144,6 +148,9 @@ pub struct Intake<'p> {
     kept: Vec<DigestAlert>,
     /// Positions in `kept` whose alert a later copy replaced with one the digest does not list.
     dropped: HashSet<u32>,
+    /// The unresolved alerts before the window, and the positions a later copy replaced.
+    older: Vec<DigestAlert>,
+    dropped_older: HashSet<u32>,
     selection: Selection,
     days: daily::Counter,
     tracker: Option<history::Tracker<'p>>,
@@ -158,7 +165,7 @@ struct Seen {
     last_change: DateTime<Utc>,
     bucket: Bucket,
     day: Option<(u8, u8)>,
-    /// Position in `kept`, for an alert in the window.
+    /// Position in `kept` (an alert in the window) or `older` (one before it).
     kept: u32,
 }
 
@@ -172,6 +179,8 @@ impl<'p> Intake<'p> {
             seen: select::IdMap::default(),
             kept: Vec::new(),
             dropped: HashSet::new(),
+            older: Vec::new(),
+            dropped_older: HashSet::new(),
             selection: Selection::default(),
             days: daily::Counter::new(as_of, rules.timezone),
             tracker: previous.map(history::Tracker::new),
@@ -223,33 +232,53 @@ impl<'p> Intake<'p> {
                 Bucket::AfterAsOf => tracker.not_listed(&id_lower, || Outcome::NotReported),
             }
         }
-        let before_kept = before
-            .filter(|b| b.bucket == Bucket::InWindow)
-            .map(|b| b.kept);
-        let kept = if bucket == Bucket::InWindow {
-            let is_new = self.tracker.as_ref().map_or_else(
-                || self.as_of - alert.detected <= RESPONSE_TARGET,
-                |t| !t.was_listed(&id_lower),
-            );
-            let placed = place(
-                alert,
-                self.as_of,
-                is_new,
-                &mut self.keys,
-                &mut self.type_keys,
-            );
-            if let Some(i) = before_kept {
-                self.kept[i as usize] = placed;
-                i
-            } else {
-                self.kept.push(placed);
-                u32::try_from(self.kept.len() - 1).unwrap_or(u32::MAX)
+        // Where the copy before this one was kept, if it was: it is replaced in place, or
+        // dropped when this copy goes elsewhere.
+        let before_kept = before.and_then(|b| match b.bucket {
+            Bucket::InWindow | Bucket::OlderThanWindow => Some((b.bucket, b.kept)),
+            _ => None,
+        });
+        if let Some((was, i)) = before_kept
+            && was != bucket
+        {
+            match was {
+                Bucket::InWindow => self.dropped.insert(i),
+                _ => self.dropped_older.insert(i),
+            };
+        }
+        let same_place = before_kept
+            .filter(|(was, _)| *was == bucket)
+            .map(|(_, i)| i);
+        let kept = match bucket {
+            Bucket::InWindow | Bucket::OlderThanWindow => {
+                let in_window = bucket == Bucket::InWindow;
+                let is_new = in_window
+                    && self.tracker.as_ref().map_or_else(
+                        || self.as_of - alert.detected <= RESPONSE_TARGET,
+                        |t| !t.was_listed(&id_lower),
+                    );
+                let placed = place(
+                    alert,
+                    self.as_of,
+                    is_new,
+                    &mut self.keys,
+                    &mut self.type_keys,
+                );
+                let (list, dropped) = if in_window {
+                    (&mut self.kept, &mut self.dropped)
+                } else {
+                    (&mut self.older, &mut self.dropped_older)
+                };
+                if let Some(i) = same_place {
+                    list[i as usize] = placed;
+                    dropped.remove(&i);
+                    i
+                } else {
+                    list.push(placed);
+                    u32::try_from(list.len() - 1).unwrap_or(u32::MAX)
+                }
             }
-        } else {
-            if let Some(i) = before_kept {
-                self.dropped.insert(i);
-            }
-            u32::MAX
+            _ => u32::MAX,
         };
         self.seen.insert(
             key,
@@ -272,22 +301,27 @@ impl<'p> Intake<'p> {
             tracker,
             mut kept,
             dropped,
+            mut older,
+            dropped_older,
             seen,
             ..
         } = self;
         drop(seen);
-        if !dropped.is_empty() {
-            let mut position = 0;
-            kept.retain(|_| {
-                let keep = !dropped.contains(&position);
-                position += 1;
-                keep
-            });
+        for (list, dropped) in [(&mut kept, &dropped), (&mut older, &dropped_older)] {
+            if !dropped.is_empty() {
+                let mut position = 0;
+                list.retain(|_| {
+                    let keep = !dropped.contains(&position);
+                    position += 1;
+                    keep
+                });
+            }
         }
         let mut alerts = kept;
         // Ids are unique by now, so the order is total and an unstable sort (in place) gives
         // the same order as a stable one. Each alert is moved once, not at every pass.
         order::sort_in_place_by(&mut alerts, digest_order);
+        order::sort_in_place_by(&mut older, digest_order);
 
         let mut totals = Tally::default();
         for alert in &alerts {
@@ -305,6 +339,7 @@ impl<'p> Intake<'p> {
             window,
             selection,
             alerts,
+            older,
             partners,
             types,
             totals,

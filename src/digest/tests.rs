@@ -60,6 +60,41 @@ fn window_is_closed_at_both_ends_to_the_millisecond() {
 }
 
 #[test]
+fn unresolved_alerts_before_the_window_are_kept_for_older_csv_and_copies_move_between_lists() {
+    let start = t(AS_OF) - TimeDelta::days(60);
+    let mut resolved_old = alert("resolved-old", start - TimeDelta::days(3));
+    resolved_old.status = Status::Resolved;
+    let mut test_old = alert("test-old", start - TimeDelta::days(3));
+    test_old.is_test = true;
+    let mut low_old = alert("low-old", start - TimeDelta::days(1));
+    low_old.severity = Severity::Low;
+    // A copy of "moves" resolves it later: it leaves the older list.
+    let moves = alert("moves", start - TimeDelta::days(2));
+    let mut moves_resolved = moves.clone();
+    moves_resolved.status = Status::Resolved;
+    moves_resolved.resolved_on = Some(t(AS_OF));
+    let digest = digest_of(vec![
+        alert("high-old", start - TimeDelta::days(5)),
+        low_old,
+        moves,
+        resolved_old,
+        test_old,
+        alert("in-window", start + TimeDelta::days(1)),
+        moves_resolved,
+    ]);
+    let older: Vec<&str> = digest.older.iter().map(|a| a.alert.id.as_str()).collect();
+    assert_eq!(
+        older,
+        ["high-old", "low-old"],
+        "unresolved non-test only, in digest order"
+    );
+    assert_eq!(digest.selection.older_than_window, 2);
+    assert_eq!(ids(&digest), ["in-window"]);
+    assert!(digest.older.iter().all(|a| a.overdue && !a.is_new));
+    assert_eq!(digest.older[0].age, TimeDelta::days(65));
+}
+
+#[test]
 fn digest_counts_each_alert_once_across_pages_with_ids_compared_case_insensitively() {
     let mut first = alert("ABC-1", t("2026-11-28T00:00:00Z"));
     first.last_observed = Some(t("2026-11-28T01:00:00Z"));

@@ -1,5 +1,5 @@
 //! Rendering: the digest becomes a plain view model, then HTML and text from templates and the
-//! two CSV reports. Rendering writes to what it is given (the CSVs stream to any `Write`) and
+//! three CSV reports. Rendering writes to what it is given (the CSVs stream to any `Write`) and
 //! reads no file itself, but for alert details kept on disk (see [`crate::alert::DetailStore`]).
 
 pub mod csv;
@@ -27,6 +27,8 @@ pub struct Reports {
     pub alerts_csv: Vec<u8>,
     /// `summary.csv` when attached, else empty.
     pub summary_csv: Vec<u8>,
+    /// `older.csv` when attached, else empty.
+    pub older_csv: Vec<u8>,
     /// Which CSVs go into the email (all of them are written to the run folder).
     pub attachments: Attachments,
 }
@@ -39,12 +41,13 @@ pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
 /// Gmail clips messages whose HTML passes ~102 KB; the digest's HTML stays under this.
 pub const HTML_BUDGET: usize = 90_000;
 
-/// Renders the email's reports of `digest`, given the CSVs' sizes and, for those that fit the
-/// attachment limit, their bytes (`csv_bytes` reads them).
+/// Renders the email's reports of `digest`, given the CSVs' sizes (`alerts.csv`,
+/// `summary.csv`, `older.csv`) and, for those that fit the attachment limit, their bytes
+/// (`csv_bytes` reads them).
 pub fn render(
     digest: &Digest,
     ctx: &Context<'_>,
-    csv_sizes: (usize, usize),
+    csv_sizes: [usize; 3],
     csv_bytes: impl Fn(&str) -> std::io::Result<Vec<u8>>,
 ) -> anyhow::Result<Reports> {
     let started = std::time::Instant::now();
@@ -58,7 +61,9 @@ pub fn render(
                 .context("cannot read the spill file")?;
         }
     }
-    let attachments = Attachments::fitting(csv_sizes.0, csv_sizes.1, MAX_ATTACHMENT_BYTES);
+    let [alerts_size, summary_size, older_size] = csv_sizes;
+    let attachments =
+        Attachments::fitting(alerts_size, summary_size, older_size, MAX_ATTACHMENT_BYTES);
     let (view, html, tries) = fit_html(digest, ctx, attachments)?;
     let text = text::render(&view)?;
     tracing::info!(
@@ -75,12 +80,17 @@ pub fn render(
         Some(_) => csv_bytes("summary.csv")?,
         None => Vec::new(),
     };
+    let older_csv = match attachments.older_csv {
+        Some(_) => csv_bytes("older.csv")?,
+        None => Vec::new(),
+    };
     Ok(Reports {
         view,
         html,
         text,
         alerts_csv,
         summary_csv,
+        older_csv,
         attachments,
     })
 }
@@ -229,7 +239,7 @@ mod tests {
         let digest = large_digest();
         let names = Names::default();
         let ctx = ctx(&names);
-        let attachments = Attachments::fitting(10, 10, 100);
+        let attachments = Attachments::fitting(10, 10, 10, 100);
         let full = View::build_from(
             &digest,
             &ctx,

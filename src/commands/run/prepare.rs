@@ -229,7 +229,7 @@ fn make_files(
     (date, as_of, generation): (&str, DateTime<Utc>, u32),
     recording_failed: impl Fn() -> bool,
 ) -> Result<(Vec<PathBuf>, Vec<NewDelivery>), Failure> {
-    let ([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]) = write_csvs(
+    let (csvs, [alerts_bytes, summary_bytes, older_bytes]) = write_csvs(
         folder,
         digest,
         date,
@@ -241,7 +241,7 @@ fn make_files(
     let reports = render::render(
         digest,
         ctx,
-        (size(alerts_bytes), size(summary_bytes)),
+        [alerts_bytes, summary_bytes, older_bytes].map(size),
         |name| std::fs::read(folder.dir.join(name)),
     )
     .or_exit(Exit::Internal)?;
@@ -261,8 +261,7 @@ fn make_files(
         // The caller has the ledger's error.
         return Ok((Vec::new(), Vec::new()));
     }
-    let files = deliver::write_all(folder, &reports, [alerts_csv, summary_csv], &messages)
-        .or_exit(Exit::Config)?;
+    let files = deliver::write_all(folder, &reports, csvs, &messages).or_exit(Exit::Config)?;
     let mail_dir = folder.mail_dir();
     let deliveries = messages
         .iter()
@@ -290,7 +289,10 @@ async fn collect_digest(
     let mut details = DetailStore::default();
     let mut intake = digest::Intake::new(as_of, config.digest.rules(), previous);
     let collected = source::collect_into(&config.source, setup, &mut |mut alert| {
-        if intake.bucket(&alert) == digest::Bucket::InWindow {
+        if matches!(
+            intake.bucket(&alert),
+            digest::Bucket::InWindow | digest::Bucket::OlderThanWindow
+        ) {
             details.keep(&mut alert.details);
         }
         intake.add(alert);
@@ -320,8 +322,8 @@ async fn collect_digest(
     Ok((collected, intake.finish(), details))
 }
 
-/// Streams `alerts.csv` and `summary.csv` into the run folder, side by side; returns their
-/// paths and sizes.
+/// Streams `alerts.csv`, `summary.csv` and `older.csv` into the run folder, side by side;
+/// returns their paths and sizes.
 fn write_csvs(
     folder: &RunFolder,
     digest: &digest::Digest,
@@ -329,38 +331,48 @@ fn write_csvs(
     names: &names::Names,
     details: &DetailStore,
     signed_in_tenant: &str,
-) -> Result<([PathBuf; 2], [u64; 2]), Failure> {
+) -> Result<([PathBuf; 3], [u64; 3]), Failure> {
     let csv_started = std::time::Instant::now();
-    // `summary.csv` (one row per group and type) is made beside `alerts.csv`.
-    let (alerts, summary) = std::thread::scope(|scope| {
+    let rows = render::csv::Rows {
+        digest_date: date,
+        names,
+        store: details,
+        signed_in_tenant,
+    };
+    // `summary.csv` (one row per group and type) and `older.csv` (the alerts before the
+    // window, usually few) are made beside `alerts.csv`.
+    let (alerts, summary, older) = std::thread::scope(|scope| {
         let summary = scope.spawn(|| {
-            folder.write_with("summary.csv", |out| {
+            let summary = folder.write_with("summary.csv", |out| {
                 render::csv::write_summary(out, digest, date, names)
-            })
+            });
+            let older = folder.write_with("older.csv", |out| {
+                render::csv::write_alerts(out, &digest.older, rows)
+            });
+            (summary, older)
         });
         let alerts = folder.write_direct_with("alerts.csv", |out| {
-            let rows = render::csv::Rows {
-                digest_date: date,
-                names,
-                store: details,
-                signed_in_tenant,
-            };
             render::csv::write_alerts(out, &digest.alerts, rows)
         });
-        let summary = summary
+        let (summary, older) = summary
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (alerts, summary)
+        (alerts, summary, older)
     });
     let (alerts_csv, alerts_bytes) = alerts.or_exit(Exit::Config)?;
     let (summary_csv, summary_bytes) = summary.or_exit(Exit::Config)?;
+    let (older_csv, older_bytes) = older.or_exit(Exit::Config)?;
     info!(
         csv_ms = u64::try_from(csv_started.elapsed().as_millis()).unwrap_or(u64::MAX),
         alerts_csv_bytes = alerts_bytes,
         summary_csv_bytes = summary_bytes,
+        older_csv_bytes = older_bytes,
         "CSV reports written"
     );
-    Ok(([alerts_csv, summary_csv], [alerts_bytes, summary_bytes]))
+    Ok((
+        [alerts_csv, summary_csv, older_csv],
+        [alerts_bytes, summary_bytes, older_bytes],
+    ))
 }
 
 /// The partner tenant the job signs in to, for the CSVs; empty for the file source.

@@ -116,6 +116,8 @@ catalogue! {
     changes_first,
     /// `{new}`, `{open}`, `{left}`
     changes_counts,
+    /// `{n}`
+    changes_aged,
     changes_new,
     changes_left,
     changes_none_new,
@@ -131,7 +133,7 @@ catalogue! {
     /// `{reason}`
     resolved_plain,
     not_reported,
-    /// `{days}`
+    /// `{days}`, `{older_where}`
     aged_out,
     now_test,
     /// `{n}`, `{where}`
@@ -175,9 +177,9 @@ catalogue! {
     overdue_mark,
     /// `{time}`
     detected_at,
-    /// `{n}`, `{date}`, `{days}`
+    /// `{n}`, `{date}`, `{days}`, `{oldest}`, `{older_where}`
     older_one,
-    /// `{n}`, `{date}`, `{days}`
+    /// `{n}`, `{date}`, `{days}`, `{oldest}`, `{older_where}`
     older_many,
     after_as_of_one,
     after_as_of_many,
@@ -198,7 +200,7 @@ catalogue! {
     act_review,
     act_report,
     act_compromised,
-    /// `{alerts_where}`, `{summary_where}`
+    /// `{alerts_where}`, `{older_where}`, `{summary_where}`
     footer,
     /// `{prefix}`, `{date}`
     subject_empty,

@@ -16,7 +16,8 @@ pub struct Changes {
     pub first: bool,
     /// What this is compared with, or that there is nothing to compare with yet.
     pub intro: String,
-    /// "3 new · 5 still open · 2 no longer open".
+    /// "3 new · 5 still open · 2 no longer open", and "· 1 still unresolved, now older than
+    /// the window" when alerts aged out.
     pub counts: String,
     pub new: Vec<AlertLine>,
     pub new_more: Option<String>,
@@ -43,7 +44,7 @@ pub(super) fn build(
     ctx: &Context<'_>,
     new: &[usize],
     max: usize,
-    alerts_where: &str,
+    (alerts_where, older_where): (&str, &str),
 ) -> Changes {
     let t = ctx.language.catalogue();
     let Some(history) = &digest.history else {
@@ -66,7 +67,7 @@ pub(super) fn build(
         .left
         .iter()
         .take(max)
-        .map(|l| left_line(l, digest, ctx))
+        .map(|l| left_line(l, digest, ctx, older_where))
         .collect();
     let more = |n: usize| (n > 0).then(|| fill(t.more_in, &[("n", &n), ("where", &alerts_where)]));
     let left_more = (history.left.len() > left.len())
@@ -83,14 +84,27 @@ pub(super) fn build(
                 ),
             ],
         ),
-        counts: fill(
-            t.changes_counts,
-            &[
-                ("new", &count(new_total, t.new_one, t.new_many)),
-                ("open", &history.still_open),
-                ("left", &history.left.len()),
-            ],
-        ),
+        counts: {
+            // Aged out is not "no longer open": those are still unresolved, in older.csv.
+            let aged = history
+                .left
+                .iter()
+                .filter(|l| matches!(l.outcome, Outcome::AgedOut))
+                .count();
+            let mut counts = fill(
+                t.changes_counts,
+                &[
+                    ("new", &count(new_total, t.new_one, t.new_many)),
+                    ("open", &history.still_open),
+                    ("left", &(history.left.len() - aged)),
+                ],
+            );
+            if aged > 0 {
+                counts.push_str(" · ");
+                counts.push_str(&fill(t.changes_aged, &[("n", &aged)]));
+            }
+            counts
+        },
         new_more: more(new_total - new.len()),
         new,
         // Alerts that left are not in alerts.csv: only their number is told.
@@ -99,7 +113,7 @@ pub(super) fn build(
     }
 }
 
-fn left_line(left: &Left, digest: &Digest, ctx: &Context<'_>) -> LeftLine {
+fn left_line(left: &Left, digest: &Digest, ctx: &Context<'_>, older_where: &str) -> LeftLine {
     let t = ctx.language.catalogue();
     let a = &left.alert;
     let (severity, severity_class) = format::severity(t, &Severity::from_raw(&a.severity));
@@ -133,7 +147,13 @@ fn left_line(left: &Left, digest: &Digest, ctx: &Context<'_>) -> LeftLine {
                 (None, None) => fill(t.resolved_plain, &[("reason", &reason)]),
             }
         }
-        Outcome::AgedOut => fill(t.aged_out, &[("days", &window_days(digest))]),
+        Outcome::AgedOut => fill(
+            t.aged_out,
+            &[
+                ("days", &window_days(digest)),
+                ("older_where", &older_where),
+            ],
+        ),
         Outcome::NowTest => t.now_test.to_owned(),
         Outcome::NotReported => t.not_reported.to_owned(),
     };

@@ -1,6 +1,7 @@
 //! The plain view model every report renders from: numbers, and strings already made safe to
 //! display, in the configured language and time zone. Templates only lay it out.
 
+mod attachments;
 mod changes;
 pub mod chart;
 pub mod format;
@@ -8,6 +9,7 @@ pub mod format;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
+pub use attachments::Attachments;
 pub use changes::{Changes, LeftLine};
 pub use chart::{ChartRow, Segment};
 
@@ -34,29 +36,6 @@ const MAX_TITLE_CHARS: usize = 120;
 const MAX_RESOURCE_CHARS: usize = 60;
 /// Names of customers, resellers and subscriptions in the email.
 const MAX_NAME_CHARS: usize = 60;
-
-/// Which CSVs the email carries; the others stay in the run folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attachments {
-    pub alerts_csv: Option<usize>,
-    pub summary_csv: Option<usize>,
-    /// Sizes, for the note when one is left out.
-    pub alerts_bytes: usize,
-    pub summary_bytes: usize,
-}
-
-impl Attachments {
-    /// Both if they fit `max` together; else the summary alone if it fits; else neither.
-    pub fn fitting(alerts: usize, summary: usize, max: usize) -> Self {
-        let both = alerts + summary <= max;
-        Self {
-            alerts_csv: both.then_some(alerts),
-            summary_csv: (summary <= max).then_some(summary),
-            alerts_bytes: alerts,
-            summary_bytes: summary,
-        }
-    }
-}
 
 /// What the view needs besides the digest.
 #[derive(Debug, Clone, Copy)]
@@ -324,6 +303,7 @@ impl View {
         let digest_date = ctx.digest_date.format("%Y-%m-%d").to_string();
         let alerts_where = csv_where(t, "alerts.csv", attachments.alerts_csv);
         let summary_where = csv_where(t, "summary.csv", attachments.summary_csv);
+        let older_where = csv_where(t, "older.csv", attachments.older_csv);
 
         let types: Vec<TypeRow> = digest
             .types
@@ -374,7 +354,13 @@ impl View {
             totals,
             counts: counts(t, digest),
             severity_line: severity_line(t, totals),
-            changes: changes::build(digest, ctx, new, limits.changes, &alerts_where),
+            changes: changes::build(
+                digest,
+                ctx,
+                new,
+                limits.changes,
+                (&alerts_where, &older_where),
+            ),
             overdue_more: (overdue_total > overdue.len()).then(|| {
                 fill(
                     t.more_in,
@@ -405,13 +391,7 @@ impl View {
             }),
             notes: notes(t, digest, ctx, attachments),
             act: [t.act_verify, t.act_review, t.act_report, t.act_compromised],
-            footer: fill(
-                t.footer,
-                &[
-                    ("alerts_where", &alerts_where),
-                    ("summary_where", &summary_where),
-                ],
-            ),
+            footer: footer(t, [&alerts_where, &older_where, &summary_where]),
             portal_url: PORTAL_URL,
             digest_date,
         }
@@ -627,6 +607,18 @@ fn csv_where(t: &Catalogue, name: &str, attached: Option<usize>) -> String {
     }
 }
 
+/// Where each CSV is: `alerts.csv`, `older.csv`, `summary.csv`.
+fn footer(t: &Catalogue, [alerts, older, summary]: [&str; 3]) -> String {
+    fill(
+        t.footer,
+        &[
+            ("alerts_where", &alerts),
+            ("older_where", &older),
+            ("summary_where", &summary),
+        ],
+    )
+}
+
 fn window_days(digest: &Digest) -> u32 {
     u32::try_from((digest.window.end - digest.window.start).num_days()).unwrap_or(u32::MAX)
 }
@@ -837,15 +829,16 @@ pub fn subject(
 fn notes(t: &Catalogue, d: &Digest, ctx: &Context<'_>, attachments: Attachments) -> Vec<String> {
     let s = d.selection;
     let mut notes = Vec::new();
-    if s.older_than_window > 0 {
+    if let Some(oldest) = d.older.iter().map(|a| a.age).max() {
+        let older_where = csv_where(t, "older.csv", attachments.older_csv);
         notes.push(fill(
-            if s.older_than_window == 1 {
+            if d.older.len() == 1 {
                 t.older_one
             } else {
                 t.older_many
             },
             &[
-                ("n", &s.older_than_window),
+                ("n", &d.older.len()),
                 (
                     "date",
                     &d.window
@@ -854,6 +847,8 @@ fn notes(t: &Catalogue, d: &Digest, ctx: &Context<'_>, attachments: Attachments)
                         .format("%Y-%m-%d"),
                 ),
                 ("days", &window_days(d)),
+                ("oldest", &format::age(t, oldest)),
+                ("older_where", &older_where),
             ],
         ));
     }
@@ -880,6 +875,7 @@ fn notes(t: &Catalogue, d: &Digest, ctx: &Context<'_>, attachments: Attachments)
             attachments.summary_csv,
             attachments.summary_bytes,
         ),
+        ("older.csv", attachments.older_csv, attachments.older_bytes),
     ] {
         if attached.is_none() {
             notes.push(fill(

@@ -58,7 +58,7 @@ fn ctx(language: Language) -> Context<'static> {
 }
 
 fn attachments() -> Attachments {
-    Attachments::fitting(1, 1, 10)
+    Attachments::fitting(1, 1, 1, 10)
 }
 
 #[test]

@@ -110,7 +110,7 @@ fn the_demo_config_writes_every_report_and_message() {
             .attachments()
             .filter_map(|a| a.attachment_name())
             .collect();
-        assert_eq!(names, ["alerts.csv", "summary.csv"]);
+        assert_eq!(names, ["alerts.csv", "summary.csv", "older.csv"]);
     }
 }
 

@@ -272,6 +272,7 @@ fn assert_files_stay_in_place(job: &Path) {
         "digest.txt",
         "alerts.csv",
         "summary.csv",
+        "older.csv",
         "mail/duty@partner.example.eml",
         "mail/secops@partner.example.eml",
     ]

@@ -92,7 +92,7 @@ fn csvs_too_large_to_attach_stay_in_the_run_folder_and_the_email_says_so() {
         .attachments()
         .filter_map(mail_parser::MimeHeaders::attachment_name)
         .collect();
-    assert_eq!(names, ["summary.csv"]);
+    assert_eq!(names, ["summary.csv", "older.csv"]);
     let text = message.body_text(0).unwrap();
     assert!(
         text.contains("alerts.csv (") && text.contains("too large to attach"),

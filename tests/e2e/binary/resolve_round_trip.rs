@@ -246,3 +246,64 @@ fn assert_next_day_names_who_resolved(job: &Job, resolved: &[String]) {
         );
     }
 }
+
+/// Microsoft asks partners to resolve old alerts too: the unresolved alerts detected before the
+/// window are in older.csv, with the same columns, and `resolve --from-csv older.csv` closes them.
+#[tokio::test(flavor = "multi_thread")]
+async fn older_csv_holds_the_alerts_before_the_window_and_resolve_closes_them() {
+    let fake = FakeGraph::start(Options {
+        alerts: 300,
+        page_size: 100,
+        ..Options::default()
+    })
+    .await;
+    let job = Job::new(&fake.config().to_string(), "");
+    let first = run(&job, &[]);
+    let older = field(&first, "older_than_window");
+    assert!(older >= 2, "the generator makes older alerts: {first}");
+    let day = job.day("2026-11-29");
+    let (header, mut rows) = read_csv(&day.join("older.csv"));
+    let (alerts_header, _) = read_csv(&day.join("alerts.csv"));
+    assert_eq!(header, alerts_header, "the same columns as alerts.csv");
+    assert_eq!(rows.len(), older, "exactly the older unresolved alerts");
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (id_at, detected_at, decision_at) = (
+        column("alert_id"),
+        column("detected_at"),
+        column("decision"),
+    );
+    for row in &rows {
+        assert!(
+            row[detected_at].as_str() < "2026-09-30 07:00:00",
+            "detected before the window: {row:?}"
+        );
+    }
+    for row in rows.iter_mut().take(2) {
+        row[decision_at] = "ignore".to_owned();
+    }
+    let ids: Vec<String> = rows.iter().take(2).map(|r| r[id_at].clone()).collect();
+    let edited = job.path().join("older-edited.csv");
+    write_like_excel(&edited, &header, &rows);
+
+    let (code, out, log) = resolve(&job, &edited);
+    assert_eq!(code, Some(0), "{out}{log}");
+    assert!(out.contains("2 updated"), "{out}");
+    let patched: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.path_and_query)
+        .collect();
+    for id in &ids {
+        assert!(
+            patched.contains(&format!("/beta/security/partner/securityAlerts/{id}")),
+            "{patched:?}"
+        );
+    }
+
+    let second = run(&job, &["--force"]);
+    assert_eq!(field(&second, "older_than_window"), older - 2, "{second}");
+    let (_, after) = read_csv(&day.join("older.csv"));
+    assert_eq!(after.len(), older - 2);
+    assert!(after.iter().all(|r| !ids.contains(&r[id_at])));
+}

@@ -24,7 +24,7 @@ const DATE: &str = "2026-11-29";
 const SENDER: &str = "digest@partner.example";
 const RECIPIENTS: [&str; 2] = ["secops@partner.example", "duty@partner.example"];
 const TREE: &str =
-    "multipart/mixed[multipart/alternative[text/plain, text/html], text/csv, text/csv]";
+    "multipart/mixed[multipart/alternative[text/plain, text/html], text/csv, text/csv, text/csv]";
 
 /// A real server, the interpreter that runs it, and a job sending through it: the harness's base
 /// config with STARTTLS and AUTH.
@@ -123,7 +123,11 @@ fn the_digest_reaches_a_real_smtp_server_over_starttls_with_auth() {
             .iter()
             .map(|a| a["filename"].as_str().expect("attachment filename"))
             .collect();
-        assert_eq!(attachments, ["alerts.csv", "summary.csv"], "{context}");
+        assert_eq!(
+            attachments,
+            ["alerts.csv", "summary.csv", "older.csv"],
+            "{context}"
+        );
         assert_eq!(
             message["charsets"],
             serde_json::json!(["utf-8"]),
