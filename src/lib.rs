@@ -6,6 +6,7 @@
 
 // Support: small, leaf-level helpers every stage may use.
 pub mod as_of;
+pub mod bounded;
 pub mod cli;
 pub mod exit;
 pub mod net;

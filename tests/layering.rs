@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 /// own); `main.rs` sits above them all.
 const LADDER: &[&[&str]] = &[
     // Support: small helpers with no knowledge of alerts.
-    &["as_of", "cli", "exit", "net", "redact", "retry", "logging"],
+    &[
+        "as_of", "bounded", "cli", "exit", "net", "redact", "retry", "logging",
+    ],
     &["alert"],
     &["source"],
     &["digest"],

@@ -57,12 +57,15 @@ pub async fn check(config_path: &Path, offline: bool) -> (Vec<Probe>, Exit) {
             config
         }
         Err(e) => {
-            probes.push(Probe::failed("config", Exit::Config, e.to_string()));
+            // One line per problem: a config with several wrong keys is fixed in one go.
+            for line in e.lines() {
+                probes.push(Probe::failed("config", Exit::Config, line));
+            }
             return (probes, Exit::Config);
         }
     };
-    probes.push(state(&config));
-    probes.push(output(&config));
+    probes.push(state(&config, offline));
+    probes.push(output(&config, offline));
     if let Some(probe) = sign_in(&config) {
         probes.push(probe);
     }
@@ -79,41 +82,136 @@ pub async fn check(config_path: &Path, offline: bool) -> (Vec<Probe>, Exit) {
 }
 
 /// Opens (creating if needed) the ledger without taking the run lock, so a check never stops
-/// a run that is under way.
-fn state(config: &Config) -> Probe {
+/// a run that is under way. Offline, nothing is created: an existing ledger is opened read-only,
+/// a missing folder is reported with what `run` would create.
+fn state(config: &Config, offline: bool) -> Probe {
     let dir = &config.digest.state_dir;
+    let fix = |e: &dyn std::fmt::Display| {
+        Probe::failed(
+            "state",
+            Exit::Config,
+            format!(
+                "{e}; fix: make digest.state_dir a writable folder for this user ({})",
+                dir.display()
+            ),
+        )
+    };
+    if offline {
+        return match missing(dir) {
+            Ok(Some(line)) => Probe::ok(
+                "state",
+                format!(
+                    "{line}: run creates it, with the ledger {} in it",
+                    ledger_path(dir).display()
+                ),
+            ),
+            Ok(None) => match Ledger::open_read_only(dir) {
+                Ok(Some(ledger)) => {
+                    Probe::ok("state", format!("ledger {} opens", ledger.path().display()))
+                }
+                Ok(None) => Probe::ok(
+                    "state",
+                    format!(
+                        "{} is a folder; the ledger {} does not exist yet: run creates it",
+                        dir.display(),
+                        ledger_path(dir).display()
+                    ),
+                ),
+                Err(e) => fix(&format_args!("{e:#}")),
+            },
+            Err(e) => fix(&e),
+        };
+    }
     let opened = std::fs::create_dir_all(dir)
         .map_err(anyhow::Error::from)
         .and_then(|()| Ledger::open(dir));
     match opened {
         Ok(ledger) => Probe::ok("state", format!("ledger {} opens", ledger.path().display())),
-        Err(e) => Probe::failed(
-            "state",
-            Exit::Config,
-            format!(
-                "{e:#}; fix: make digest.state_dir a writable folder for this user ({})",
-                dir.display()
-            ),
-        ),
+        Err(e) => fix(&format_args!("{e:#}")),
     }
 }
 
-fn output(config: &Config) -> Probe {
+fn ledger_path(dir: &Path) -> std::path::PathBuf {
+    dir.join(crate::ledger::FILE_NAME)
+}
+
+/// For a folder `run` would create: `None` when it is there; else a line saying it is not, and
+/// which existing folder it would be created in. An error when that cannot work: a file in the
+/// way, or a parent this user cannot write to.
+fn missing(dir: &Path) -> Result<Option<String>, String> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => return Ok(None),
+        Ok(_) => return Err(format!("{} exists and is not a folder", dir.display())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("cannot look at {}: {e}", dir.display()));
+        }
+        Err(_) => {}
+    }
+    let parent = dir
+        .ancestors()
+        .skip(1)
+        .find(|p| p.as_os_str().is_empty() || p.exists())
+        .map_or(Path::new("/"), |p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        });
+    let meta = std::fs::metadata(parent)
+        .map_err(|e| format!("cannot look at {}: {e}", parent.display()))?;
+    if !meta.is_dir() {
+        return Err(format!(
+            "{} cannot be created: {} is not a folder",
+            dir.display(),
+            parent.display()
+        ));
+    }
+    if meta.permissions().readonly() {
+        return Err(format!(
+            "{} cannot be created: {} is read-only",
+            dir.display(),
+            parent.display()
+        ));
+    }
+    Ok(Some(format!(
+        "{} does not exist yet (in {})",
+        dir.display(),
+        parent.display()
+    )))
+}
+
+fn output(config: &Config, offline: bool) -> Probe {
     let dir = &config.digest.output_dir;
-    let probe = dir.join(".csp-alert-digest-check");
-    let written = std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::write(&probe, b"check"))
-        .and_then(|()| std::fs::remove_file(&probe));
-    match written {
-        Ok(()) => Probe::ok("output", format!("{} is writable", dir.display())),
-        Err(e) => Probe::failed(
+    let failed = |e: &dyn std::fmt::Display| {
+        Probe::failed(
             "output",
             Exit::Config,
             format!(
                 "cannot write in {}: {e}; fix: make digest.output_dir a writable folder for this user",
                 dir.display()
             ),
-        ),
+        )
+    };
+    if offline {
+        match missing(dir) {
+            Ok(Some(line)) => {
+                return Probe::ok(
+                    "output",
+                    format!("{line}: run creates it, with a folder per digest date in it"),
+                );
+            }
+            Ok(None) => {}
+            Err(e) => return failed(&e),
+        }
+    }
+    let probe = dir.join(".csp-alert-digest-check");
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b"check"))
+        .and_then(|()| std::fs::remove_file(&probe));
+    match written {
+        Ok(()) => Probe::ok("output", format!("{} is writable", dir.display())),
+        Err(e) => failed(&e),
     }
 }
 
@@ -196,11 +294,46 @@ async fn source(config: &Config, offline: bool) -> Probe {
                     } else {
                         Exit::Transient
                     },
-                    e.to_string(),
+                    unreachable(
+                        &e,
+                        &graph_config.login_url,
+                        ("source.graph_url", &graph_config.graph_url),
+                    )
+                    .unwrap_or_else(|| e.to_string()),
                 ),
             }
         }
     }
+}
+
+/// A request that could not connect, or timed out, named by the host it was for and what to
+/// check. The token endpoint's path (`/{tenant}/oauth2/…`) tells the login host from the
+/// service's.
+fn unreachable(
+    e: &graph::GraphError,
+    login_url: &reqwest::Url,
+    (key, service_url): (&str, &reqwest::Url),
+) -> Option<String> {
+    let graph::GraphError::Exhausted { path, last, .. } = e else {
+        return None;
+    };
+    // The words `graph::http` puts first for a transport failure, not a server's text.
+    if !(last.starts_with("connection failed") || last.starts_with("timed out")) {
+        return None;
+    }
+    let (key, url) = if path.contains("/oauth2/") {
+        ("source.login_url", login_url)
+    } else {
+        (key, service_url)
+    };
+    let host = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => url.to_string(),
+    };
+    Some(format!(
+        "cannot reach {host} ({path}: {last}); fix: check the network, a proxy (HTTPS_PROXY) or {key}"
+    ))
 }
 
 /// With `[names]`: the names file (already read with the config) and, unless offline, a
@@ -254,6 +387,12 @@ async fn names(config: &Config, offline: bool) -> Option<Probe> {
                         }
                         _ => "",
                     };
+                    let why = unreachable(
+                        &e,
+                        &graph_config.login_url,
+                        ("names.partner_center_url", &pc.url),
+                    )
+                    .unwrap_or_else(|| e.to_string());
                     return Some(Probe::failed(
                         "names",
                         if e.is_permanent() {
@@ -262,7 +401,7 @@ async fn names(config: &Config, offline: bool) -> Option<Probe> {
                             Exit::Transient
                         },
                         format!(
-                            "Partner Center: {e}{fix} (a run still sends the digest, with names from names.file and the cache)"
+                            "Partner Center: {why}{fix} (a run still sends the digest, with names from names.file and the cache)"
                         ),
                     ));
                 }

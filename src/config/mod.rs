@@ -1,6 +1,7 @@
 //! Configuration: the TOML file parsed strictly (unknown keys are errors), then turned into
 //! typed, validated values in one fallible step, so a bad config fails in the first second.
 
+mod locate;
 mod raw;
 
 #[cfg(test)]
@@ -57,44 +58,89 @@ impl DigestConfig {
     }
 }
 
-/// A configuration that cannot be used; the message names the file and the key.
+/// The most a config file may hold; ours are a few KiB.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A configuration that cannot be used: the file cannot be read, or every problem found in it,
+/// each naming its key and line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("config file {path}: {key}: {message}")]
+    #[error("{message}")]
+    Read { path: PathBuf, message: String },
+    #[error(
+        "config file {}: {}{}",
+        path.display(),
+        if problems.len() > 1 { format!("{} problems: ", problems.len()) } else { String::new() },
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
     Invalid {
         path: PathBuf,
-        key: &'static str,
-        message: String,
+        problems: Vec<Problem>,
     },
 }
 
-/// The parser's message with the line and column, but never the line's text: a secret
-/// written into the file by mistake must not reach a log.
-fn parse_message(error: &toml::de::Error, text: &str) -> String {
-    let message = error.message().trim_end();
-    match error.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("line {line}, column {column}: {message}")
+impl ConfigError {
+    /// One line per problem, each naming the file: what `check` prints.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Self::Read { message, .. } => vec![message.clone()],
+            Self::Invalid { path, problems } => problems
+                .iter()
+                .map(|p| format!("config file {}: {p}", path.display()))
+                .collect(),
         }
-        None => message.to_owned(),
+    }
+}
+
+/// One thing wrong in the config: `line 3, column 15: digest.window_days: must be …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `section.key`; empty when the parser could not tell.
+    pub key: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl Problem {
+    fn new(key: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.to_owned(),
+            line,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => write!(f, "line {line}, column {column}: ")?,
+            (Some(line), None) => write!(f, "line {line}: ")?,
+            _ => {}
+        }
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        f.write_str(&self.message)
     }
 }
 
 /// Loads and validates the config file; secrets may come from the environment.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
+    let text = crate::bounded::read_to_string(path, "--config", MAX_CONFIG_BYTES).map_err(|e| {
+        let message = match &e.problem {
+            // The io error once: it is the message, not also a source printed after it.
+            crate::bounded::Problem::Io(io) => {
+                format!("cannot read the config file {}: {io}", path.display())
+            }
+            _ => format!("the config file {}", e.sentence()),
+        };
+        ConfigError::Read {
+            path: path.to_path_buf(),
+            message,
+        }
     })?;
     from_toml(&text, path, &|name| std::env::var(name).ok())
 }
@@ -106,9 +152,16 @@ pub fn from_toml(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+    let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
         path: path.to_path_buf(),
-        message: parse_message(&e, text),
+        problems: vec![locate::parse_problem(&e, text)],
     })?;
-    raw.validate(path, env)
+    raw.validate(path, env).map_err(|mut e| {
+        if let ConfigError::Invalid { problems, .. } = &mut e {
+            for problem in problems.iter_mut().filter(|p| p.line.is_none()) {
+                problem.line = locate::line_of(text, &problem.key);
+            }
+        }
+        e
+    })
 }

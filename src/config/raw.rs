@@ -10,17 +10,18 @@ use serde::Deserialize;
 
 use secrecy::SecretString;
 
-use super::{
-    CLIENT_SECRET_ENV, Config, ConfigError, DigestConfig, FEDERATED_TOKEN_ENV, SMTP_PASSWORD_ENV,
-};
+mod names_table;
+mod origin;
+mod source_table;
+
+use origin::{CA_FILE_BYTES, Origin};
+
+use super::{Config, ConfigError, DigestConfig, SMTP_PASSWORD_ENV};
 use crate::deliver::address::outgoing_mailbox;
 use crate::deliver::{MailConfig, SmtpConfig, TlsMode, Transport};
-use crate::names::{self, NamesConfig, NamesFileConfig, PartnerCenterConfig};
+use crate::names::{self, NamesConfig};
 use crate::net::is_loopback;
 use crate::render::lang::Language;
-use crate::retry::RetryPolicy;
-use crate::source::SourceConfig;
-use crate::source::graph::{Credential, GraphConfig, RefreshStore, SignIn, defaults};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +136,8 @@ struct RawMail {
     #[serde(default = "default_transport")]
     transport: RawTransport,
     from: String,
+    /// One address, or a list of them.
+    #[serde(deserialize_with = "one_or_many")]
     to: Vec<String>,
     #[serde(default)]
     subject: Option<String>,
@@ -188,76 +191,53 @@ fn default_transport() -> RawTransport {
 /// The longest window the digest accepts; Microsoft keeps alerts for a limited time anyway.
 const MAX_WINDOW_DAYS: u32 = 366;
 
-/// Where validation errors point, relative paths start, and secrets may come from.
-struct Origin<'a> {
-    path: &'a Path,
-    base: &'a Path,
-    env: &'a dyn Fn(&str) -> Option<String>,
-}
-
-impl Origin<'_> {
-    fn invalid(&self, key: &'static str, message: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid {
-            path: self.path.to_path_buf(),
-            key,
-            message: message.into(),
-        }
-    }
-
-    fn resolve(&self, key: &'static str, p: PathBuf) -> Result<PathBuf, ConfigError> {
-        if p.as_os_str().is_empty() {
-            return Err(self.invalid(key, "must not be empty"));
-        }
-        Ok(if p.is_absolute() {
-            p
-        } else {
-            self.base.join(p)
-        })
-    }
-}
-
 impl RawConfig {
+    /// Every section is checked, each key that does not depend on another on its own, so one
+    /// load lists all that is wrong.
     pub(super) fn validate(
         self,
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let origin = Origin {
-            path,
-            base: path.parent().unwrap_or_else(|| Path::new(".")),
-            env,
-        };
-        let digest = self.digest.validate(&origin)?;
-        let source = self.source.validate(&origin, &digest.state_dir)?;
+        let origin = Origin::new(path, env);
+        let digest = self.digest.validate(&origin);
+        // The refresh token store's folder; when state_dir is wrong, that is already noted.
+        let state_dir = digest
+            .as_ref()
+            .map_or_else(|| origin.base.join("state"), |d| d.state_dir.clone());
+        let graph = matches!(self.source.kind, RawKind::Graph);
+        let source = self.source.validate(&origin, &state_dir);
         let names = match self.names {
-            Some(names) => names.validate(&origin, &source)?,
-            None => NamesConfig {
+            Some(names) => names.validate(&origin, graph),
+            None => Some(NamesConfig {
                 cache_max_age: names::defaults::CACHE_MAX_AGE,
                 ..NamesConfig::default()
-            },
+            }),
         };
-        Ok(Config {
-            path: path.to_path_buf(),
-            digest,
-            source,
-            names,
-            mail: self.mail.validate(&origin)?,
-        })
+        let mail = origin.keep(self.mail.validate(&origin));
+        let config = (|| {
+            Some(Config {
+                path: path.to_path_buf(),
+                digest: digest?,
+                source: source?,
+                names: names?,
+                mail: mail?,
+            })
+        })();
+        origin.finish(config)
     }
 }
 
 impl RawDigest {
-    fn validate(self, origin: &Origin<'_>) -> Result<DigestConfig, ConfigError> {
-        if self.window_days == 0 || self.window_days > MAX_WINDOW_DAYS {
-            return Err(origin.invalid(
+    fn validate(self, origin: &Origin<'_>) -> Option<DigestConfig> {
+        let window_days = origin.keep(match self.window_days {
+            days @ 1..=MAX_WINDOW_DAYS => Ok(days),
+            days => Err(origin.invalid(
                 "digest.window_days",
-                format!(
-                    "must be between 1 and {MAX_WINDOW_DAYS}, not {}",
-                    self.window_days
-                ),
-            ));
-        }
-        let timezone: Tz = self.timezone.parse().map_err(|_| {
+                format!("must be between 1 and {MAX_WINDOW_DAYS}, not {days}"),
+            )),
+        });
+        let timezone = origin.keep(self.timezone.parse::<Tz>().map_err(|_| {
             origin.invalid(
                 "digest.timezone",
                 format!(
@@ -265,8 +245,8 @@ impl RawDigest {
                     self.timezone
                 ),
             )
-        })?;
-        let language = Language::parse(&self.language).ok_or_else(|| {
+        }));
+        let language = origin.keep(Language::parse(&self.language).ok_or_else(|| {
             origin.invalid(
                 "digest.language",
                 format!(
@@ -275,386 +255,19 @@ impl RawDigest {
                     Language::SUPPORTED.join(", ")
                 ),
             )
-        })?;
-        Ok(DigestConfig {
-            window_days: self.window_days,
-            timezone,
-            language,
+        }));
+        let output_dir = origin.keep(origin.resolve("digest.output_dir", self.output_dir));
+        let state_dir = origin.keep(origin.resolve("digest.state_dir", self.state_dir));
+        Some(DigestConfig {
+            window_days: window_days?,
+            timezone: timezone?,
+            language: language?,
             include_test_alerts: self.include_test_alerts,
             send_when_empty: self.send_when_empty,
-            output_dir: origin.resolve("digest.output_dir", self.output_dir)?,
-            state_dir: origin.resolve("digest.state_dir", self.state_dir)?,
+            output_dir: output_dir?,
+            state_dir: state_dir?,
         })
     }
-}
-
-impl RawSource {
-    fn validate(self, origin: &Origin<'_>, state_dir: &Path) -> Result<SourceConfig, ConfigError> {
-        match self.kind {
-            RawKind::File => {
-                if let Some(key) = self.graph_key() {
-                    return Err(origin.invalid(
-                        "source",
-                        format!("{key} is for kind = \"graph\", not kind = \"file\""),
-                    ));
-                }
-                let path = self.path.ok_or_else(|| {
-                    origin.invalid("source.path", "is required with kind = \"file\"")
-                })?;
-                Ok(SourceConfig::File {
-                    path: origin.resolve("source.path", path)?,
-                })
-            }
-            RawKind::Graph => {
-                if self.path.is_some() {
-                    return Err(origin.invalid(
-                        "source.path",
-                        "is for kind = \"file\", not kind = \"graph\"",
-                    ));
-                }
-                self.validate_graph(origin, state_dir)
-                    .map(|g| SourceConfig::Graph(Box::new(g)))
-            }
-        }
-    }
-
-    /// The first key set that only `kind = "graph"` uses.
-    fn graph_key(&self) -> Option<&'static str> {
-        [
-            ("tenant_id", self.tenant_id.is_some()),
-            ("client_id", self.client_id.is_some()),
-            ("client_secret_file", self.client_secret_file.is_some()),
-            ("federated_token_file", self.federated_token_file.is_some()),
-            ("sign_in", self.sign_in.is_some()),
-            ("refresh_token_file", self.refresh_token_file.is_some()),
-            ("graph_url", self.graph_url.is_some()),
-            ("login_url", self.login_url.is_some()),
-            ("server_filter", self.server_filter),
-            ("request_timeout_secs", self.request_timeout_secs.is_some()),
-            ("deadline_secs", self.deadline_secs.is_some()),
-            ("max_pages", self.max_pages.is_some()),
-            ("max_page_bytes", self.max_page_bytes.is_some()),
-            ("max_attempts", self.max_attempts.is_some()),
-            ("max_retry_after_secs", self.max_retry_after_secs.is_some()),
-        ]
-        .into_iter()
-        .find_map(|(key, set)| set.then_some(key))
-    }
-
-    fn validate_graph(
-        self,
-        origin: &Origin<'_>,
-        state_dir: &Path,
-    ) -> Result<GraphConfig, ConfigError> {
-        let tenant_id = self.tenant_id.clone().unwrap_or_default();
-        let client_id = self.client_id.clone().unwrap_or_default();
-        let id_chars = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-        };
-        if !id_chars(&tenant_id) {
-            return Err(origin.invalid(
-                "source.tenant_id",
-                "must be the partner tenant's id (a GUID) or primary domain",
-            ));
-        }
-        if !id_chars(&client_id) {
-            return Err(origin.invalid(
-                "source.client_id",
-                "must be the app registration's client id",
-            ));
-        }
-        let sign_in = self.sign_in(origin, state_dir, &client_id)?;
-        let graph_url = endpoint(
-            origin,
-            "source.graph_url",
-            self.graph_url,
-            defaults::GRAPH_URL,
-        )?;
-        let login_url = endpoint(
-            origin,
-            "source.login_url",
-            self.login_url,
-            defaults::LOGIN_URL,
-        )?;
-        let positive = |key: &'static str, value: Option<u64>, default: Duration| match value {
-            Some(0) => Err(origin.invalid(key, "must be greater than 0")),
-            Some(secs) => Ok(Duration::from_secs(secs)),
-            None => Ok(default),
-        };
-        let count = |key: &'static str, value: Option<usize>, default: usize| match value {
-            Some(0) => Err(origin.invalid(key, "must be greater than 0")),
-            Some(n) => Ok(n),
-            None => Ok(default),
-        };
-        Ok(GraphConfig {
-            tenant_id,
-            client_id,
-            sign_in,
-            graph_url,
-            login_url,
-            server_filter: self.server_filter,
-            request_timeout: positive(
-                "source.request_timeout_secs",
-                self.request_timeout_secs,
-                defaults::REQUEST_TIMEOUT,
-            )?,
-            deadline: positive(
-                "source.deadline_secs",
-                self.deadline_secs,
-                defaults::DEADLINE,
-            )?,
-            max_pages: count("source.max_pages", self.max_pages, defaults::MAX_PAGES)?,
-            max_page_bytes: count(
-                "source.max_page_bytes",
-                self.max_page_bytes,
-                defaults::MAX_PAGE_BYTES,
-            )?,
-            max_attempts: match self.max_attempts {
-                Some(0) => return Err(origin.invalid("source.max_attempts", "must be at least 1")),
-                Some(n) => n,
-                None => RetryPolicy::default().throttled_attempts,
-            },
-            max_retry_after: positive(
-                "source.max_retry_after_secs",
-                self.max_retry_after_secs,
-                defaults::MAX_RETRY_AFTER,
-            )?,
-        })
-    }
-
-    /// `sign_in` with what it needs: the app's credential, or the refresh token store.
-    fn sign_in(
-        &self,
-        origin: &Origin<'_>,
-        state_dir: &Path,
-        client_id: &str,
-    ) -> Result<SignIn, ConfigError> {
-        Ok(match self.sign_in.as_deref().unwrap_or("app") {
-            "app" => {
-                if self.refresh_token_file.is_some() {
-                    return Err(
-                        origin.invalid("source.refresh_token_file", "is for sign_in = \"user\"")
-                    );
-                }
-                SignIn::App(self.credential(origin)?.ok_or_else(|| {
-                    origin.invalid(
-                        "source",
-                        format!(
-                            "no credential for Microsoft Graph: set client_secret_file or {CLIENT_SECRET_ENV}, or federated_token_file or {FEDERATED_TOKEN_ENV}; or sign in as a user (sign_in = \"user\")"
-                        ),
-                    )
-                })?)
-            }
-            "user" => {
-                let seed = match &self.refresh_token_file {
-                    Some(file) => Some(origin.resolve("source.refresh_token_file", file.clone())?),
-                    None => None,
-                };
-                SignIn::User {
-                    store: RefreshStore::new(state_dir, client_id, seed),
-                    credential: self.credential(origin)?,
-                }
-            }
-            other => {
-                return Err(origin.invalid(
-                    "source.sign_in",
-                    format!("must be \"app\" or \"user\", not {other:?}"),
-                ));
-            }
-        })
-    }
-
-    /// The config's own keys win over the environment; a secret beats a federated token. None
-    /// when nothing names one.
-    fn credential(&self, origin: &Origin<'_>) -> Result<Option<Credential>, ConfigError> {
-        match (&self.client_secret_file, &self.federated_token_file) {
-            (Some(_), Some(_)) => Err(origin.invalid(
-                "source.client_secret_file",
-                "set either client_secret_file or federated_token_file, not both",
-            )),
-            (Some(file), None) => {
-                let (path, secret) = secret_file(origin, "source.client_secret_file", file)?;
-                if secret.trim().is_empty() {
-                    return Err(origin.invalid(
-                        "source.client_secret_file",
-                        format!("{} is empty", path.display()),
-                    ));
-                }
-                crate::redact::register(&secret);
-                Ok(Some(Credential::Secret(SecretString::from(secret))))
-            }
-            (None, Some(file)) => {
-                federated(origin, "source.federated_token_file", file.clone()).map(Some)
-            }
-            (None, None) => {
-                if let Some(secret) =
-                    (origin.env)(CLIENT_SECRET_ENV).filter(|s| !s.trim().is_empty())
-                {
-                    crate::redact::register(&secret);
-                    return Ok(Some(Credential::Secret(SecretString::from(secret))));
-                }
-                if let Some(file) =
-                    (origin.env)(FEDERATED_TOKEN_ENV).filter(|s| !s.trim().is_empty())
-                {
-                    return federated(origin, "source", PathBuf::from(file)).map(Some);
-                }
-                Ok(None)
-            }
-        }
-    }
-}
-
-/// The longest a cached name may be used: a year-old name is more likely wrong than helpful.
-const MAX_CACHE_DAYS: u32 = 365;
-
-impl RawNames {
-    fn validate(
-        self,
-        origin: &Origin<'_>,
-        source: &SourceConfig,
-    ) -> Result<NamesConfig, ConfigError> {
-        let file = match self.file {
-            Some(file) => {
-                let path = origin.resolve("names.file", file)?;
-                let names = names::file::read(&path).map_err(|e| {
-                    let at = e.line.map(|l| format!(" line {l}")).unwrap_or_default();
-                    origin.invalid(
-                        "names.file",
-                        format!("{}{at}: {}", path.display(), e.message),
-                    )
-                })?;
-                Some(NamesFileConfig { path, names })
-            }
-            None => None,
-        };
-        let cache_max_age = match self.cache_max_age_days {
-            Some(days @ 1..=MAX_CACHE_DAYS) => Duration::from_secs(u64::from(days) * 86_400),
-            Some(days) => {
-                return Err(origin.invalid(
-                    "names.cache_max_age_days",
-                    format!("must be between 1 and {MAX_CACHE_DAYS}, not {days}"),
-                ));
-            }
-            None => names::defaults::CACHE_MAX_AGE,
-        };
-        let partner_center = if self.partner_center {
-            if !matches!(source, SourceConfig::Graph(_)) {
-                return Err(origin.invalid(
-                    "names.partner_center",
-                    "needs [source] kind = \"graph\": Partner Center is signed in to with its tenant_id, client_id and credential; without them, name tenants in names.file",
-                ));
-            }
-            let customer_page_size = match self.customer_page_size {
-                Some(size @ 1..=names::defaults::MAX_CUSTOMER_PAGE_SIZE) => size,
-                Some(size) => {
-                    return Err(origin.invalid(
-                        "names.customer_page_size",
-                        format!(
-                            "must be between 1 and {}, not {size}",
-                            names::defaults::MAX_CUSTOMER_PAGE_SIZE
-                        ),
-                    ));
-                }
-                None => names::defaults::CUSTOMER_PAGE_SIZE,
-            };
-            Some(PartnerCenterConfig {
-                url: endpoint(
-                    origin,
-                    "names.partner_center_url",
-                    self.partner_center_url,
-                    names::defaults::PARTNER_CENTER_URL,
-                )?,
-                customer_page_size,
-                resellers: self.resellers.unwrap_or(true),
-                deadline: match self.deadline_secs {
-                    Some(0) => {
-                        return Err(origin.invalid("names.deadline_secs", "must be greater than 0"));
-                    }
-                    Some(secs) => Duration::from_secs(secs),
-                    None => names::defaults::DEADLINE,
-                },
-            })
-        } else {
-            let stray = [
-                (
-                    "names.partner_center_url",
-                    self.partner_center_url.is_some(),
-                ),
-                (
-                    "names.customer_page_size",
-                    self.customer_page_size.is_some(),
-                ),
-                ("names.resellers", self.resellers.is_some()),
-                ("names.deadline_secs", self.deadline_secs.is_some()),
-            ]
-            .into_iter()
-            .find_map(|(key, set)| set.then_some(key));
-            if let Some(key) = stray {
-                return Err(origin.invalid(
-                    key,
-                    "is for Partner Center lookups: set partner_center = true in [names] as well",
-                ));
-            }
-            None
-        };
-        Ok(NamesConfig {
-            file,
-            partner_center,
-            cache_max_age,
-        })
-    }
-}
-
-/// A federated token file must exist at start-up; it is read again for every token request.
-fn federated(
-    origin: &Origin<'_>,
-    key: &'static str,
-    file: PathBuf,
-) -> Result<Credential, ConfigError> {
-    let path = origin.resolve(key, file)?;
-    if !path.is_file() {
-        return Err(origin.invalid(
-            key,
-            format!("the federated token file {} does not exist", path.display()),
-        ));
-    }
-    Ok(Credential::FederatedTokenFile(path))
-}
-
-/// A base URL: `https`, or `http` to a loopback host only (test servers); no path, query or
-/// credentials.
-fn endpoint(
-    origin: &Origin<'_>,
-    key: &'static str,
-    value: Option<String>,
-    default: &str,
-) -> Result<reqwest::Url, ConfigError> {
-    let raw = value.unwrap_or_else(|| default.to_owned());
-    let url = reqwest::Url::parse(raw.trim())
-        .map_err(|e| origin.invalid(key, format!("{raw:?} is not a URL ({e})")))?;
-    let loopback = is_loopback(url.host_str().unwrap_or(""));
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => {
-            return Err(origin.invalid(
-                key,
-                format!("{raw:?} must use https (http only for loopback hosts)"),
-            ));
-        }
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(origin.invalid(key, "must not carry user credentials"));
-    }
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(origin.invalid(
-            key,
-            format!("{raw:?} must be a bare origin such as {default:?}"),
-        ));
-    }
-    Ok(url)
 }
 
 /// Longer subjects get cut by mail clients anyway; the date and counts follow the prefix.
@@ -722,19 +335,6 @@ impl RawMail {
     }
 }
 
-/// A secret file named by `key`: its path, and its text without the trailing newline.
-fn secret_file(
-    origin: &Origin<'_>,
-    key: &'static str,
-    file: &Path,
-) -> Result<(PathBuf, String), ConfigError> {
-    let path = origin.resolve(key, file.to_path_buf())?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| origin.invalid(key, format!("cannot read {}: {e}", path.display())))?;
-    let secret = text.trim_end_matches(['\r', '\n']).to_owned();
-    Ok((path, secret))
-}
-
 impl RawSmtp {
     fn validate(self, origin: &Origin<'_>) -> Result<SmtpConfig, ConfigError> {
         let host = self.host.trim().to_owned();
@@ -770,13 +370,7 @@ impl RawSmtp {
         }
         let ca_pem = match self.ca_file {
             Some(file) => {
-                let path = origin.resolve("mail.smtp.ca_file", file)?;
-                let pem = std::fs::read(&path).map_err(|e| {
-                    origin.invalid(
-                        "mail.smtp.ca_file",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
+                let (path, pem) = origin.read("mail.smtp.ca_file", &file, CA_FILE_BYTES)?;
                 let parsed = pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----")
                     && lettre::transport::smtp::client::Certificate::from_pem(&pem).is_ok();
                 if !parsed {
@@ -831,7 +425,7 @@ impl RawSmtp {
         origin: &Origin<'_>,
     ) -> Result<Option<(String, SecretString)>, ConfigError> {
         let password = match &self.password_file {
-            Some(file) => Some(secret_file(origin, "mail.smtp.password_file", file)?.1),
+            Some(file) => Some(origin.secret_file("mail.smtp.password_file", file)?.1),
             None => (origin.env)(SMTP_PASSWORD_ENV),
         }
         .filter(|p| !p.is_empty());
@@ -861,4 +455,29 @@ fn parse_mailbox(raw: &str) -> Result<Mailbox, String> {
     raw.trim()
         .parse::<Mailbox>()
         .map_err(|e| format!("{raw:?} is not an email address ({e})"))
+}
+
+/// `to = "a@x"` or `to = ["a@x", "b@x"]`; anything else is an error that says it wants either.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    struct Addresses;
+    impl<'de> serde::de::Visitor<'de> for Addresses {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an address or a list of addresses")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(vec![v.to_owned()])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut all = Vec::new();
+            while let Some(address) = seq.next_element::<String>()? {
+                all.push(address);
+            }
+            Ok(all)
+        }
+    }
+    deserializer.deserialize_any(Addresses)
 }

@@ -37,12 +37,16 @@ impl NamesFileError {
     }
 }
 
-/// Reads and parses the names file at `path`.
+/// The most a names file may hold: 16 MiB names some 200,000 tenants and subscriptions.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads and parses the names file at `path`; an error without a line names the file itself.
 pub fn read(path: &Path) -> Result<NamesFile, NamesFileError> {
-    let bytes = std::fs::read(path).map_err(|e| NamesFileError {
-        line: None,
-        message: format!("cannot read it: {e}"),
-    })?;
+    let bytes =
+        crate::bounded::read(path, "names.file", MAX_FILE_BYTES).map_err(|e| NamesFileError {
+            line: None,
+            message: e.sentence(),
+        })?;
     parse(&bytes)
 }
 

@@ -7,9 +7,16 @@ use anyhow::{Context, bail};
 use super::Collected;
 use super::page::parse_page_with;
 use crate::alert::{Alert, Interner};
+use crate::bounded;
+
+/// The most one alerts file may hold. The file is read whole before it is parsed, so this
+/// bounds memory; 1 GiB is some 600,000 alerts of Graph's size. A larger export goes in a
+/// folder of files, each read in turn.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// Reads every page at `path`. A folder is read in natural name order (`page-2` before
-/// `page-10`), taking only `*.json` files.
+/// `page-10`), taking only `*.json` files; each file at most [`MAX_FILE_BYTES`], and a device
+/// or FIFO is refused rather than read.
 pub fn collect(path: &Path) -> anyhow::Result<Collected> {
     let mut alerts = Vec::new();
     let mut collected = collect_into(path, &mut |alert| alerts.push(alert))?;
@@ -35,8 +42,7 @@ pub fn collect_into(path: &Path, sink: &mut dyn FnMut(Alert)) -> anyhow::Result<
     let mut collected = Collected::default();
     let mut interner = Interner::default();
     for file in files {
-        let bytes =
-            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes = bounded::read(&file, "source.path", MAX_FILE_BYTES)?;
         let page = parse_page_with(&bytes, &file.display().to_string(), &mut interner)?;
         collected.bytes += bytes.len() as u64;
         drop(bytes);

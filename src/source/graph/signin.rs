@@ -73,6 +73,9 @@ impl SignIn {
 /// Refresh tokens older than this get a warning: Entra ID lets one go unused 90 days.
 pub const ROTATION_WARNING_DAYS: i64 = 60;
 
+/// The most the store's JSON may hold: a refresh token (a few KiB) and who signed in when.
+const STORE_BYTES: u64 = 64 * 1024;
+
 /// The refresh token store of one app registration.
 #[derive(Debug, Clone)]
 pub struct RefreshStore {
@@ -159,7 +162,7 @@ impl RefreshStore {
     /// The stored token, or the seed's when the store holds none; `None` when neither has one.
     pub fn load(&self) -> Result<Option<(Stored, Origin)>, String> {
         let path = self.path();
-        match std::fs::read(&path) {
+        match crate::bounded::read(&path, "the sign-in store", STORE_BYTES) {
             Ok(bytes) => {
                 let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| {
                     format!(
@@ -169,18 +172,18 @@ impl RefreshStore {
                 })?;
                 return Ok(Some((stored, Origin::Store)));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.sentence()),
         }
         let Some(seed) = &self.seed else {
             return Ok(None);
         };
-        let text = std::fs::read_to_string(seed).map_err(|e| {
-            format!(
-                "cannot read source.refresh_token_file {}: {e}",
-                seed.display()
-            )
-        })?;
+        let text = crate::bounded::read_to_string(
+            seed,
+            "source.refresh_token_file",
+            crate::bounded::SECRET_BYTES,
+        )
+        .map_err(|e| e.to_string())?;
         let token = text.trim();
         if token.is_empty() {
             return Err(format!(

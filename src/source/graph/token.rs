@@ -3,7 +3,7 @@
 //! or App+User (a refresh token redeemed, and the rotated one saved before the access token is
 //! used; see [`super::signin`]). Tokens are cached until shortly before they expire.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -268,15 +268,16 @@ pub(super) fn token_path(endpoint: &str) -> String {
         .map_or_else(|_| "token endpoint".to_owned(), |u| u.path().to_owned())
 }
 
-pub(super) async fn read_federated(path: &PathBuf) -> Result<SecretString, GraphError> {
-    let text = tokio::fs::read_to_string(path)
-        .await
-        .map_err(|e| GraphError::Auth {
-            message: format!(
-                "cannot read the federated token file {}: {e}",
-                path.display()
-            ),
-        })?;
+pub(super) async fn read_federated(path: &Path) -> Result<SecretString, GraphError> {
+    // Small and bounded, and opened without blocking: read in place.
+    let text = crate::bounded::read_to_string(
+        path,
+        "source.federated_token_file",
+        crate::bounded::SECRET_BYTES,
+    )
+    .map_err(|e| GraphError::Auth {
+        message: format!("the federated token file: {}", e.sentence()),
+    })?;
     let text = text.trim();
     if text.is_empty() {
         return Err(GraphError::Auth {

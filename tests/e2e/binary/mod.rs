@@ -4,6 +4,7 @@
 mod canary;
 mod check;
 mod config_errors;
+mod config_hardening;
 mod demo;
 mod email_html;
 mod graph;
