@@ -6,7 +6,8 @@ use csp_alert_digest::ledger::State;
 
 use crate::support::{BASE_CONFIG, Job, assert_mentions, quirks_page, stderr};
 
-fn digests(job: &Job) -> Vec<String> {
+/// The digest dates (of those the tests use) the job's ledger has prepared.
+pub(super) fn digests(job: &Job) -> Vec<String> {
     let dir = job.path().join("state");
     let ledger = Ledger::open(&dir).unwrap();
     [

@@ -19,7 +19,7 @@ const RECIPIENTS: [&str; 3] = [
 
 /// The quirks page sent to `recipients` through 127.0.0.1 at `port`, in plain text, one attempt
 /// per message, with `smtp_extra` `[mail.smtp]` lines.
-fn config(port: u16, recipients: &[&str], smtp_extra: &str) -> ConfigToml {
+pub(super) fn config(port: u16, recipients: &[&str], smtp_extra: &str) -> ConfigToml {
     ConfigToml::file("alerts.json")
         .mail("from", "Digest <digest@partner.example>")
         .mail("to", recipients)
@@ -407,42 +407,47 @@ async fn force_sends_the_digest_date_again_to_every_recipient() {
     assert!(ids[2].starts_with("digest.2026-11-29.g1."), "{ids:?}");
 }
 
+/// A pending delivery's `.eml` that is gone, or that is not the message the ledger recorded (a
+/// crash between switching a forced run's folder in and the ledger's commit leaves new messages
+/// beside the old record), stops sending: nothing is sent, the delivery stays pending.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_eml_stops_sending_and_keeps_the_delivery_pending() {
-    let fake = FakeSmtp::start(Script::greeting([Reply::code(421, "4.3.2 busy")])).await;
-    let job = job(&fake, &RECIPIENTS[..1], "");
-    run(&job, 3).await;
-    std::fs::remove_file(job.day("2026-11-29").join("mail/a@partner.example.eml")).unwrap();
-    let log = run(&job, 2).await;
-    assert_mentions(&log, &["a@partner.example.eml", "--force"]);
-    let ledger = csp_alert_digest::ledger::Ledger::open(&job.path().join("state")).unwrap();
-    assert_eq!(ledger.pending().unwrap().len(), 1, "nothing marked failed");
-    assert!(fake.messages().is_empty());
-}
-
-/// A crash between switching a forced run's folder in and the ledger's commit leaves new
-/// messages beside the old record: a file that is not the recorded message is never sent.
-#[tokio::test(flavor = "multi_thread")]
-async fn f9_an_eml_that_is_not_the_recorded_message_is_never_sent() {
-    let fake = FakeSmtp::start(Script::greeting([Reply::code(421, "4.3.2 busy")])).await;
-    let job = job(&fake, &RECIPIENTS[..1], "");
-    run(&job, 3).await;
-    let eml = job.day("2026-11-29").join("mail/a@partner.example.eml");
-    let text = std::fs::read_to_string(&eml).unwrap();
-    std::fs::write(
-        &eml,
-        text.replacen(
-            "Message-ID: <digest.2026-11-29.",
-            "Message-ID: <digest.2026-11-29.g1.",
-            1,
+async fn f9_a_missing_eml_or_one_not_recorded_stops_sending_and_keeps_the_delivery_pending() {
+    type Spoil = fn(&std::path::Path);
+    let cases: [(&str, Spoil, &[&str]); 2] = [
+        (
+            "missing",
+            |eml| std::fs::remove_file(eml).unwrap(),
+            &["a@partner.example.eml", "--force"],
         ),
-    )
-    .unwrap();
-    let log = run(&job, 2).await;
-    assert_mentions(&log, &["not the message the ledger recorded", "--force"]);
-    let ledger = csp_alert_digest::ledger::Ledger::open(&job.path().join("state")).unwrap();
-    assert_eq!(ledger.pending().unwrap().len(), 1, "nothing marked failed");
-    assert!(fake.messages().is_empty());
+        (
+            "another message",
+            |eml| {
+                let text = std::fs::read_to_string(eml).unwrap();
+                let other = text.replacen(
+                    "Message-ID: <digest.2026-11-29.",
+                    "Message-ID: <digest.2026-11-29.g1.",
+                    1,
+                );
+                std::fs::write(eml, other).unwrap();
+            },
+            &["not the message the ledger recorded", "--force"],
+        ),
+    ];
+    for (case, spoil, mentions) in cases {
+        let fake = FakeSmtp::start(Script::greeting([Reply::code(421, "4.3.2 busy")])).await;
+        let job = job(&fake, &RECIPIENTS[..1], "");
+        run(&job, 3).await;
+        spoil(&job.day("2026-11-29").join("mail/a@partner.example.eml"));
+        let log = run(&job, 2).await;
+        assert_mentions(&log, mentions);
+        let ledger = csp_alert_digest::ledger::Ledger::open(&job.path().join("state")).unwrap();
+        assert_eq!(
+            ledger.pending().unwrap().len(),
+            1,
+            "{case}: nothing marked failed"
+        );
+        assert!(fake.messages().is_empty(), "{case}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

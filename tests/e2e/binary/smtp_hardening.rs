@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use mail_parser::MessageParser;
 use serde_json::Value;
-use testkit::ConfigToml;
 
 use crate::support::fake_smtp::{FakeSmtp, Reply, Script};
 use crate::support::interop_smtp::{SmtpServer, interop_python, smtp_config};
@@ -18,16 +17,7 @@ const CONTOSO: &str = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 /// The quirks page mailed to `recipients` through the fake at `port`: plain text, one attempt
 /// per message, short timeouts, with `smtp_extra` `[mail.smtp]` lines.
 fn smtp(port: u16, recipients: &[&str], smtp_extra: &str) -> Job {
-    let config = ConfigToml::file("alerts.json")
-        .mail("from", "Digest <digest@partner.example>")
-        .mail("to", recipients)
-        .smtp("host", "127.0.0.1")
-        .smtp("port", port)
-        .smtp("tls", "none")
-        .smtp("connect_timeout_secs", 5)
-        .smtp("send_timeout_secs", 5)
-        .smtp("attempts", 1)
-        .lines("mail.smtp", smtp_extra);
+    let config = super::smtp::config(port, recipients, smtp_extra);
     Job::new(&config.to_string(), &quirks_page())
 }
 
