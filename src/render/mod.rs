@@ -171,9 +171,12 @@ fn fit_html_from(
         growth = (html.len() * 1_000).div_ceil(template.len().max(1));
         if limits.drill_down > 0 {
             limits.drill_down -= 1;
-        } else {
+        } else if limits.overdue > 0 || limits.changes > 0 {
             limits.overdue /= 2;
             limits.changes /= 2;
+        } else {
+            // "Act first" is the last list to shrink: it is what the digest is read for.
+            limits.act_first /= 2;
         }
     }
 }

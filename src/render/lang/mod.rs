@@ -109,6 +109,25 @@ catalogue! {
     sev_low,
     sev_informational,
     sev_unknown,
+    sev_critical,
+    /// The chip of a severity this build does not know (its raw name is in the CSV only).
+    sev_unknown_chip,
+    first_title,
+    first_intro,
+    first_none,
+    /// `{n}`, `{overdue}`
+    first_summary,
+    /// `{n}`, `{where}`
+    first_cut,
+    /// `{customers}`, `{n}`, `{where}`
+    first_more,
+    /// `{id}`: a tenant's whole id
+    tenant,
+    /// `{n}`, `{where}`
+    group_cut,
+    respond_title,
+    /// `{where}`
+    respond_intro,
     open_portal,
     changes_title,
     /// `{date}`, `{as_of}`

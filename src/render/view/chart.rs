@@ -37,6 +37,14 @@ pub fn legend(t: &Catalogue) -> String {
         .join(" · ")
 }
 
+/// The HTML legend: each bar colour's class and the severity it stands for.
+pub fn swatches(t: &Catalogue) -> Vec<(&'static str, &'static str)> {
+    parts(t)
+        .iter()
+        .map(|(class, _, name)| (*class, *name))
+        .collect()
+}
+
 fn parts(t: &Catalogue) -> [(&'static str, char, &'static str); 5] {
     let letter = |name: &str| {
         name.chars()

@@ -7,17 +7,19 @@ use crate::alert::{ResolvedReason, Severity};
 use crate::render::display;
 use crate::render::lang::{Catalogue, fill};
 
-/// `45 min`, `5 h`, `3 d 4 h` (in the catalogue's words).
+/// `45 min`, `5 h`, `3 d 4 h` (in the catalogue's words), with no-break spaces: an age never
+/// wraps, even where a mail client ignores `white-space: nowrap` (Outlook for Windows).
 pub fn age(t: &Catalogue, age: TimeDelta) -> String {
     let minutes = age.num_minutes().max(0);
-    if minutes < 60 {
+    let age = if minutes < 60 {
         fill(t.age_minutes, &[("n", &minutes)])
     } else if minutes < 48 * 60 {
         fill(t.age_hours, &[("n", &(minutes / 60))])
     } else {
         let hours = minutes / 60;
         fill(t.age_days, &[("d", &(hours / 24)), ("h", &(hours % 24))])
-    }
+    };
+    age.replace(' ', "\u{a0}")
 }
 
 /// A time in the configured zone, to the minute. The zone is named once, in the header.
@@ -26,13 +28,20 @@ pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
 }
 
 /// A severity's name in the language, and the class that picks its colours.
+///
+/// A severity this build does not know is drawn as an alarm (the service sends it for a reason),
+/// `critical` (documented nowhere today, but a level of its own) darkest of all; their raw name
+/// is in the CSV only.
 pub fn severity(t: &Catalogue, severity: &Severity) -> (String, &'static str) {
     match severity {
         Severity::High => (t.sev_high.to_owned(), "high"),
         Severity::Medium => (t.sev_medium.to_owned(), "medium"),
         Severity::Low => (t.sev_low.to_owned(), "low"),
         Severity::Informational => (t.sev_informational.to_owned(), "info"),
-        Severity::Unknown(raw) => (display::line(raw, 30), "other"),
+        Severity::Unknown(raw) if raw.trim().eq_ignore_ascii_case("critical") => {
+            (t.sev_critical.to_owned(), "critical")
+        }
+        Severity::Unknown(_) => (t.sev_unknown_chip.to_owned(), "alarm"),
     }
 }
 
@@ -77,12 +86,13 @@ mod tests {
     fn ages_read_in_minutes_hours_or_days_in_each_language() {
         let en = Language::English.catalogue();
         let sv = Language::Swedish.catalogue();
-        assert_eq!(age(en, TimeDelta::minutes(45)), "45 min");
-        assert_eq!(age(en, TimeDelta::minutes(60 * 5 + 10)), "5 h");
-        assert_eq!(age(en, TimeDelta::hours(47)), "47 h");
-        assert_eq!(age(en, TimeDelta::hours(76)), "3 d 4 h");
-        assert_eq!(age(sv, TimeDelta::hours(76)), "3 d 4 tim");
-        assert_eq!(age(sv, TimeDelta::minutes(-5)), "0 min");
+        // No-break spaces: an age never wraps, whatever the client does with `nowrap`.
+        assert_eq!(age(en, TimeDelta::minutes(45)), "45\u{a0}min");
+        assert_eq!(age(en, TimeDelta::minutes(60 * 5 + 10)), "5\u{a0}h");
+        assert_eq!(age(en, TimeDelta::hours(47)), "47\u{a0}h");
+        assert_eq!(age(en, TimeDelta::hours(76)), "3\u{a0}d\u{a0}4\u{a0}h");
+        assert_eq!(age(sv, TimeDelta::hours(76)), "3\u{a0}d\u{a0}4\u{a0}tim");
+        assert_eq!(age(sv, TimeDelta::minutes(-5)), "0\u{a0}min");
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! The plain view model every report renders from: numbers, and strings already made safe to
 //! display, in the configured language and time zone. Templates only lay it out.
 
+mod act_first;
 mod attachments;
 mod changes;
 pub mod chart;
+mod drill_down;
 pub mod format;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
+pub use act_first::{ActCustomer, ActFirst};
 pub use attachments::Attachments;
 pub use changes::{Changes, LeftLine};
 pub use chart::{ChartRow, Segment};
+pub use drill_down::{CustomerView, PartnerView, SubscriptionView};
 
 use super::display;
 use super::lang::{Catalogue, count, fill};
@@ -62,6 +66,7 @@ pub struct Limits {
     pub drill_down: usize,
     pub overdue: usize,
     pub changes: usize,
+    pub act_first: usize,
 }
 
 impl Limits {
@@ -69,11 +74,13 @@ impl Limits {
         drill_down: MAX_LISTED_ALERTS,
         overdue: MAX_LISTED_OVERDUE,
         changes: changes::MAX_LISTED,
+        act_first: act_first::MAX_LISTED,
     };
     pub const NONE: Self = Self {
         drill_down: 0,
         overdue: 0,
         changes: 0,
+        act_first: 0,
     };
 }
 
@@ -93,11 +100,14 @@ pub struct View {
     pub totals: Tally,
     pub counts: Vec<Count>,
     pub severity_line: String,
+    pub act_first: ActFirst,
     pub changes: Changes,
     pub overdue: Vec<AlertLine>,
     pub overdue_more: Option<String>,
     pub chart: Vec<ChartRow>,
     pub chart_legend: String,
+    /// (bar class, severity name): the HTML legend's colour swatches.
+    pub chart_swatches: Vec<(&'static str, &'static str)>,
     pub types: Vec<TypeRow>,
     pub types_more: Option<String>,
     pub groups: Vec<PartnerView>,
@@ -108,6 +118,8 @@ pub struct View {
     pub notes: Vec<String>,
     pub act: [&'static str; 4],
     pub footer: String,
+    /// How to give decisions back: fill in `alerts.csv`, then `resolve --from-csv`.
+    pub respond_intro: String,
     pub portal_url: &'static str,
 }
 
@@ -128,50 +140,6 @@ pub struct TypeRow {
     pub partners: usize,
     pub customers: usize,
     pub subscriptions: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartnerView {
-    /// "Reseller Name (short id…)", "Reseller short id…" or "Direct customers".
-    pub label: String,
-    /// The reseller's name, made safe to display.
-    pub name: Option<String>,
-    /// The label with the whole id, for the text part.
-    pub full_label: String,
-    pub id: String,
-    pub tally: Tally,
-    /// "1 alert · 1 high · 0 over 24 h".
-    pub summary: String,
-    pub customers: Vec<CustomerView>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerView {
-    /// "Customer Name (short id…)", or "Customer short id…".
-    pub label: String,
-    pub name: Option<String>,
-    /// The label with the whole id, for the text part.
-    pub full_label: String,
-    pub id: String,
-    /// "1 alert", "3 alerts".
-    pub count: String,
-    /// The label of the customer's one subscription, when it has just one: shown on the
-    /// customer's line instead of a line of its own.
-    pub only_subscription: Option<String>,
-    pub subscriptions: Vec<SubscriptionView>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubscriptionView {
-    /// "Subscription Name (short id…)", or "Subscription short id…".
-    pub label: String,
-    pub name: Option<String>,
-    /// The label with the whole id, for the text part.
-    pub full_label: String,
-    pub id: String,
-    /// "1 alert", "3 alerts".
-    pub count: String,
-    pub alerts: Vec<AlertLine>,
 }
 
 /// One alert, as every list shows it.
@@ -200,7 +168,8 @@ pub struct AlertLine {
 pub struct Listing {
     /// What this listing was found for; a view may ask for less, never for more.
     limits: Limits,
-    /// The oldest overdue alerts, oldest first (see [`oldest_overdue`]), and how many are overdue.
+    /// The first overdue alerts, most severe then oldest first (see [`first_overdue`]), and
+    /// how many are overdue.
     overdue: Vec<usize>,
     overdue_total: usize,
     /// The first new alerts, in digest order.
@@ -209,6 +178,8 @@ pub struct Listing {
     /// digest's groups, in group order, of the subscriptions holding any of the first
     /// `limits.drill_down` alerts.
     groups: Vec<(usize, Vec<ListedCustomer>)>,
+    /// "Act first"'s customers in rank order, each with its alerts.
+    act_first: Vec<Vec<usize>>,
 }
 
 /// A customer's position in its partner group, and those of its subscriptions a [`Listing`]
@@ -217,7 +188,7 @@ type ListedCustomer = (usize, Vec<usize>);
 
 impl Listing {
     pub fn of(digest: &Digest, limits: Limits) -> Self {
-        let (overdue, overdue_total) = oldest_overdue(digest, limits.overdue);
+        let (overdue, overdue_total) = first_overdue(digest, limits.overdue);
         let new = (0..digest.alerts.len())
             .filter(|&i| digest.alerts[i].is_new)
             .take(limits.changes)
@@ -252,6 +223,7 @@ impl Listing {
             overdue_total,
             new,
             groups,
+            act_first: act_first::ranked(digest),
         }
     }
 
@@ -259,7 +231,8 @@ impl Listing {
         assert!(
             limits.drill_down <= self.limits.drill_down
                 && limits.overdue <= self.limits.overdue
-                && limits.changes <= self.limits.changes,
+                && limits.changes <= self.limits.changes
+                && limits.act_first <= self.limits.act_first,
             "a view lists no more than its listing holds"
         );
     }
@@ -354,6 +327,13 @@ impl View {
             totals,
             counts: counts(t, digest),
             severity_line: severity_line(t, totals),
+            act_first: act_first::build(
+                digest,
+                ctx,
+                &listing.act_first,
+                limits.act_first,
+                &alerts_where,
+            ),
             changes: changes::build(
                 digest,
                 ctx,
@@ -373,32 +353,26 @@ impl View {
             overdue,
             chart: chart::rows(t, &digest.daily),
             chart_legend: chart::legend(t),
+            chart_swatches: chart::swatches(t),
             types_more: (types_not_listed > 0)
                 .then(|| fill(t.types_more, &[("n", &types_not_listed)])),
             types,
-            groups: groups(digest, ctx, listing, limits.drill_down),
+            groups: drill_down::groups(digest, ctx, listing, limits.drill_down, &alerts_where),
             listed,
             not_listed,
-            listed_more: (not_listed > 0).then(|| {
-                fill(
-                    t.listed_more,
-                    &[
-                        ("listed", &listed),
-                        ("more", &not_listed),
-                        ("where", &alerts_where),
-                    ],
-                )
-            }),
+            listed_more: listed_more(t, listed, not_listed, &alerts_where),
             notes: notes(t, digest, ctx, attachments),
             act: [t.act_verify, t.act_review, t.act_report, t.act_compromised],
             footer: footer(t, [&alerts_where, &older_where, &summary_where]),
+            respond_intro: fill(t.respond_intro, &[("where", &alerts_where)]),
             portal_url: PORTAL_URL,
             digest_date,
         }
     }
 }
 
-/// The overdue alerts, oldest first, at most `max`; and how many there are in all.
+/// The overdue alerts, most severe first, then oldest, at most `max`; and how many there are in
+/// all.
 fn overdue(
     digest: &Digest,
     ctx: &Context<'_>,
@@ -418,29 +392,19 @@ fn overdue(
 /// The `max` oldest overdue alerts (by detection, then severity, then digest order), as
 /// indexes into the digest's alerts; and how many are overdue in all. Only the `max` are
 /// sorted: the email lists ten however many there are.
-fn oldest_overdue(digest: &Digest, max: usize) -> (Vec<usize>, usize) {
-    // One pass in digest order, keeping the `max` oldest so far, sorted by this key; an alert
-    // that does not beat the newest of them costs one comparison.
-    let key = |i: usize| {
-        let a = &digest.alerts[i].alert;
-        (a.detected, a.severity.rank(), i)
-    };
-    let mut oldest: Vec<(chrono::DateTime<chrono::Utc>, u8, usize)> = Vec::with_capacity(max + 1);
+fn first_overdue(digest: &Digest, max: usize) -> (Vec<usize>, usize) {
+    // The digest's order is severity, then oldest: the first overdue ones in it.
     let mut total = 0;
+    let mut first = Vec::with_capacity(max);
     for (i, alert) in digest.alerts.iter().enumerate() {
-        if !alert.overdue {
-            continue;
+        if alert.overdue {
+            total += 1;
+            if first.len() < max {
+                first.push(i);
+            }
         }
-        total += 1;
-        if max == 0 || (oldest.len() == max && oldest.last().is_some_and(|k| *k < key(i))) {
-            continue;
-        }
-        let k = key(i);
-        let at = oldest.partition_point(|o| *o < k);
-        oldest.insert(at, k);
-        oldest.truncate(max);
     }
-    (oldest.into_iter().map(|(_, _, i)| i).collect(), total)
+    (first, total)
 }
 
 /// Every alert the email may list, as indexes into the digest's alerts: the drill-down's
@@ -448,7 +412,14 @@ fn oldest_overdue(digest: &Digest, max: usize) -> (Vec<usize>, usize) {
 /// ones. Only these have their details read for the email.
 pub fn listable(digest: &Digest) -> Vec<usize> {
     let mut listed: Vec<usize> = (0..digest.alerts.len().min(MAX_LISTED_ALERTS)).collect();
-    listed.extend(oldest_overdue(digest, MAX_LISTED_OVERDUE).0);
+    listed.extend(first_overdue(digest, MAX_LISTED_OVERDUE).0);
+    let ranked = act_first::ranked(digest);
+    listed.extend(
+        act_first::listed(&ranked, act_first::MAX_LISTED)
+            .1
+            .into_iter()
+            .flatten(),
+    );
     listed.extend(
         (0..digest.alerts.len())
             .filter(|&i| digest.alerts[i].is_new)
@@ -457,103 +428,6 @@ pub fn listable(digest: &Digest) -> Vec<usize> {
     listed.sort_unstable();
     listed.dedup();
     listed
-}
-
-/// The drill-down: the most urgent alerts (the first `max_listed` in digest order), shown in
-/// their partner, customer and subscription groups.
-fn groups(
-    digest: &Digest,
-    ctx: &Context<'_>,
-    listing: &Listing,
-    max_listed: usize,
-) -> Vec<PartnerView> {
-    let t = ctx.language.catalogue();
-    let mut groups = Vec::new();
-    // Only the groups the listing found can hold any of the first `max_listed` alerts.
-    for (pi, listed_customers) in &listing.groups {
-        let p = &digest.partners[*pi];
-        let mut customers = Vec::new();
-        for (ci, listed_subscriptions) in listed_customers {
-            let c = &p.customers[*ci];
-            let mut subscriptions = Vec::new();
-            for s in listed_subscriptions.iter().map(|&si| &c.subscriptions[si]) {
-                let take = s.alerts.partition_point(|&i| i < max_listed);
-                if take == 0 {
-                    continue;
-                }
-                let Labels {
-                    label,
-                    full_label,
-                    name,
-                } = labelled(
-                    t,
-                    s.subscription_id.as_deref(),
-                    Kind::Subscription,
-                    ctx.names,
-                );
-                subscriptions.push(SubscriptionView {
-                    label,
-                    full_label,
-                    name,
-                    id: id_or_unknown(s.subscription_id.as_deref()),
-                    count: count(s.tally.alerts, t.alert_one, t.alert_many),
-                    alerts: s.alerts[..take]
-                        .iter()
-                        .map(|&i| alert_line(&digest.alerts[i], ctx))
-                        .collect(),
-                });
-            }
-            if !subscriptions.is_empty() {
-                let Labels {
-                    label,
-                    full_label,
-                    name,
-                } = labelled(t, c.tenant_id.as_deref(), Kind::Customer, ctx.names);
-                customers.push(CustomerView {
-                    label,
-                    full_label,
-                    name,
-                    id: id_or_unknown(c.tenant_id.as_deref()),
-                    count: count(c.tally.alerts, t.alert_one, t.alert_many),
-                    only_subscription: (c.subscriptions.len() == 1).then(|| {
-                        labelled(
-                            t,
-                            c.subscriptions[0].subscription_id.as_deref(),
-                            Kind::Subscription,
-                            ctx.names,
-                        )
-                        .label
-                    }),
-                    subscriptions,
-                });
-            }
-        }
-        if !customers.is_empty() {
-            let (labels, id) = partner_labels(t, &p.partner, ctx);
-            let Labels {
-                label,
-                full_label,
-                name,
-            } = labels;
-            groups.push(PartnerView {
-                full_label,
-                label,
-                name,
-                id,
-                tally: p.tally,
-                summary: format!(
-                    "{} · {} {} · {} {}",
-                    count(p.tally.alerts, t.alert_one, t.alert_many),
-                    p.tally.high,
-                    t.sev_high,
-                    p.tally.overdue,
-                    t.count_overdue
-                ),
-                customers,
-            });
-        }
-    }
-    groups
 }
 
 /// What a group is.
@@ -605,6 +479,20 @@ fn csv_where(t: &Catalogue, name: &str, attached: Option<usize>) -> String {
         Some(_) => fill(t.csv_attached, &[("name", &name)]),
         None => fill(t.csv_saved, &[("name", &name)]),
     }
+}
+
+/// "The 30 most urgent alerts are listed above; 166 more are in …", when some are not.
+fn listed_more(t: &Catalogue, listed: usize, not_listed: usize, where_: &str) -> Option<String> {
+    (not_listed > 0).then(|| {
+        fill(
+            t.listed_more,
+            &[
+                ("listed", &listed),
+                ("more", &not_listed),
+                ("where", &where_),
+            ],
+        )
+    })
 }
 
 /// Where each CSV is: `alerts.csv`, `older.csv`, `summary.csv`.

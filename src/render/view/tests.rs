@@ -121,15 +121,24 @@ fn the_subject_carries_the_date_and_counts_only_in_the_language() {
 }
 
 #[test]
-fn overdue_alerts_are_listed_oldest_first_and_capped() {
+fn overdue_alerts_are_listed_most_severe_then_oldest_first_and_capped() {
     let mut alerts = Vec::new();
-    for (i, hours) in [30, 100, 25, 2, 50].iter().enumerate() {
+    for (i, (hours, severity)) in [
+        (30, "low"),
+        (100, "low"),
+        (25, "high"),
+        (2, "low"),
+        (50, "low"),
+    ]
+    .iter()
+    .enumerate()
+    {
         let detected = (as_of() - TimeDelta::hours(*hours)).to_rfc3339();
         alerts.push(
             parse_alert(&alert_json(
                 &format!("a{i}"),
                 "c",
-                "low",
+                severity,
                 &detected,
                 "active",
             ))
@@ -142,8 +151,12 @@ fn overdue_alerts_are_listed_oldest_first_and_capped() {
         ..Limits::FULL
     };
     let view = View::build(&digest, &ctx(Language::English), limits, attachments());
-    let ages: Vec<&str> = view.overdue.iter().map(|a| a.age.as_str()).collect();
-    assert_eq!(ages, ["4 d 4 h", "2 d 2 h", "30 h"]);
+    let ages: Vec<String> = view
+        .overdue
+        .iter()
+        .map(|a| a.age.replace('\u{a0}', " "))
+        .collect();
+    assert_eq!(ages, ["25 h", "4 d 4 h", "2 d 2 h"]);
     assert_eq!(
         view.overdue_more.as_deref(),
         Some("1 more are in the attached alerts.csv.")
