@@ -6,6 +6,7 @@ mod check;
 mod config_errors;
 mod config_hardening;
 mod demo;
+mod email_css;
 mod email_html;
 mod graph;
 mod hardening;
