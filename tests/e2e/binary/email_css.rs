@@ -255,7 +255,6 @@ fn the_demo_digest_needs_no_css_its_clients_lack_but_the_accepted_cosmetic_ones(
 /// ignore: no age, and no element kept on one line by `white-space:nowrap` alone (without a fixed
 /// width, as the chart's day cells have), holds a breaking space.
 #[test]
-#[ignore = "waits for the template change of issue 19 item 4 (non-breaking spaces in ages)"]
 fn outlook_ages_do_not_wrap() {
     let (_dir, demo) = demo_digest();
     let swedish = super::history::two_days("sv");
