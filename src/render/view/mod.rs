@@ -136,6 +136,9 @@ pub struct Count {
 pub struct TypeRow {
     pub label: String,
     pub raw: String,
+    /// `raw` in the pieces a line may break between (`networkConnections` `To` …, after `_`):
+    /// a long raw name breaks at its own word boundaries, never mid-word.
+    pub raw_parts: Vec<String>,
     pub tally: Tally,
     pub partners: usize,
     pub customers: usize,
@@ -285,6 +288,7 @@ impl View {
             .map(|ty| TypeRow {
                 label: display::line(&alert_types::label(&ty.raw, ctx.language), 80),
                 raw: display::line(&ty.raw, 80),
+                raw_parts: word_parts(&display::line(&ty.raw, 80)),
                 tally: ty.tally,
                 partners: ty.partners,
                 customers: ty.customers,
@@ -479,6 +483,28 @@ fn csv_where(t: &Catalogue, name: &str, attached: Option<usize>) -> String {
         Some(_) => fill(t.csv_attached, &[("name", &name)]),
         None => fill(t.csv_saved, &[("name", &name)]),
     }
+}
+
+/// `QuotaExhaustion_AnomalousIncrease` → `Quota` `Exhaustion_` `Anomalous` `Increase`: split
+/// before an upper-case letter that follows a lower-case one, and after `_`.
+fn word_parts(raw: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut previous: Option<char> = None;
+    for c in raw.chars() {
+        if c.is_uppercase() && previous.is_some_and(char::is_lowercase) && !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+        if c == '_' {
+            parts.push(std::mem::take(&mut current));
+        }
+        previous = Some(c);
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
 }
 
 /// "The 30 most urgent alerts are listed above; 166 more are in …", when some are not.

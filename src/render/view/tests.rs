@@ -168,6 +168,22 @@ fn overdue_alerts_are_listed_most_severe_then_oldest_first_and_capped() {
 }
 
 #[test]
+fn raw_type_names_break_only_at_their_own_word_boundaries() {
+    assert_eq!(
+        word_parts("QuotaExhaustion_AnomalousIncrease"),
+        ["Quota", "Exhaustion_", "Anomalous", "Increase"]
+    );
+    assert_eq!(
+        word_parts("networkConnectionsToCryptoMiningPools").concat(),
+        "networkConnectionsToCryptoMiningPools"
+    );
+    assert_eq!(
+        word_parts("ARM_SuspiciousOperations"),
+        ["ARM_", "Suspicious", "Operations"]
+    );
+}
+
+#[test]
 fn the_first_digest_says_it_has_no_history() {
     let digest = digest_of(&[("a", "c", "high")], None);
     let view = View::build(
