@@ -426,3 +426,111 @@ fn a_sign_in_not_renewed_for_over_60_days_is_in_the_notes_once_in_each_language(
         assert!(!fresh.notes.iter().any(|n| n.contains("login")));
     }
 }
+
+/// On a generated 20,000-alert set: "Act first" lists, for every customer it shows, every alert
+/// that is new or high, critical or of an unknown severity — and only those — with customers
+/// ranked by high and critical count, then overdue count, then oldest age.
+#[test]
+fn act_first_lists_every_alert_needing_a_person_of_the_customers_it_shows_in_rank_order() {
+    let severities = [
+        "high",
+        "medium",
+        "low",
+        "informational",
+        "critical",
+        "unknownFutureValue",
+    ];
+    let alerts: Vec<_> = (0..20_000_usize)
+        .map(|i| {
+            let hours = i64::try_from(1 + (i * 37) % 1400).unwrap();
+            let detected = (as_of() - TimeDelta::hours(hours)).to_rfc3339();
+            parse_alert(&alert_json(
+                &format!("a{i}"),
+                &format!("c{}", (i * 7) % 701),
+                severities[(i * 13) % 6],
+                &detected,
+                "active",
+            ))
+            .unwrap()
+        })
+        .collect();
+    let digest = digest::build(alerts, as_of(), rules());
+    let view = View::build(
+        &digest,
+        &ctx(Language::English),
+        Limits::FULL,
+        attachments(),
+    );
+    let first = &view.act_first;
+    assert!(!first.customers.is_empty() && first.more.is_some());
+    let needs = |a: &DigestAlert| {
+        a.is_new
+            || matches!(
+                a.alert.severity,
+                crate::alert::Severity::High | crate::alert::Severity::Unknown(_)
+            )
+    };
+    let key = |customer: &str| {
+        let mine: Vec<&DigestAlert> = digest
+            .alerts
+            .iter()
+            .filter(|a| a.customer.as_deref() == Some(customer) && needs(a))
+            .collect();
+        let severe = mine
+            .iter()
+            .filter(|a| {
+                !matches!(
+                    a.alert.severity,
+                    crate::alert::Severity::Medium
+                        | crate::alert::Severity::Low
+                        | crate::alert::Severity::Informational
+                )
+            })
+            .count();
+        let overdue = mine.iter().filter(|a| a.overdue).count();
+        let oldest = mine.iter().map(|a| a.age).max().unwrap();
+        (
+            (severe, overdue, oldest),
+            mine.iter().map(|a| a.alert.id.clone()).collect::<Vec<_>>(),
+        )
+    };
+    let mut listed = 0;
+    let mut previous = None;
+    for c in &first.customers {
+        let id = c
+            .tenant
+            .as_deref()
+            .unwrap()
+            .strip_prefix("tenant ")
+            .unwrap();
+        let (rank, expected) = key(id);
+        let shown: Vec<String> = c.alerts.iter().map(|a| a.id.clone()).collect();
+        assert_eq!(
+            shown, expected,
+            "{id}: every alert needing a person, in digest order"
+        );
+        assert!(c.cut.is_none());
+        if let Some(previous) = previous {
+            assert!(rank <= previous, "{id} ranks after a customer above it");
+        }
+        previous = Some(rank);
+        listed += shown.len();
+    }
+    assert!(listed <= act_first::MAX_LISTED);
+    // The best-ranked customer not shown ranks no higher than the last one shown.
+    let shown: std::collections::HashSet<&str> = first
+        .customers
+        .iter()
+        .filter_map(|c| c.tenant.as_deref()?.strip_prefix("tenant "))
+        .collect();
+    let best_left = digest
+        .alerts
+        .iter()
+        .filter(|a| needs(a))
+        .filter_map(|a| a.customer.as_deref())
+        .filter(|c| !shown.contains(c))
+        .map(|c| key(c).0)
+        .max()
+        .unwrap();
+    assert!(best_left <= previous.unwrap());
+}
