@@ -62,7 +62,7 @@ pub const SV: Catalogue = Catalogue {
     first_title: "Agera först",
     first_intro: "Nya sedan förra sammanställningen, och alla öppna höga, kritiska larm eller larm med okänd allvarlighet, per kund: flest höga och kritiska först, sedan flest försenade, sedan äldst.",
     first_none: "Inget nytt, och inga öppna höga, kritiska larm eller larm med okänd allvarlighet.",
-    first_summary: "{n} att agera på · {overdue} över 24 h",
+    first_summary: "{n} att agera på · {overdue} över 24 tim",
     first_cut: "{n} till för kunden finns i {where}.",
     first_more: "{customers} kunder till med {n} sådana larm finns i {where}.",
     tenant: "klient {id}",
