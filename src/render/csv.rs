@@ -426,6 +426,16 @@ pub fn write_summary<W: Write>(
 mod tests {
     use super::*;
 
+    /// The rows context of the tests' digest date.
+    fn rows_of<'a>(names: &'a Names, store: &'a DetailStore) -> Rows<'a> {
+        Rows {
+            digest_date: "2026-11-29",
+            names,
+            store,
+            signed_in_tenant: "partner.example",
+        }
+    }
+
     /// The hostile strings every output is tested with, and a few more.
     fn awkward_fields() -> Vec<Vec<u8>> {
         let corpus: Vec<String> =
@@ -572,12 +582,7 @@ mod tests {
         assert!(digest.alerts.len() > 30);
         let mut whole = Vec::new();
         let store = DetailStore::default();
-        let rows = Rows {
-            digest_date: "2026-11-29",
-            names: &names,
-            store: &store,
-            signed_in_tenant: "partner.example",
-        };
+        let rows = rows_of(&names, &store);
         write_alerts_in_chunks(&mut whole, &digest.alerts, rows, usize::MAX).unwrap();
         let records = csv::Reader::from_reader(&whole[BOM.len()..])
             .records()
@@ -602,12 +607,7 @@ mod tests {
         let names = Names::default();
         let mut out = Vec::new();
         let store = DetailStore::default();
-        let rows = Rows {
-            digest_date: "2026-11-29",
-            names: &names,
-            store: &store,
-            signed_in_tenant: "",
-        };
+        let rows = rows_of(&names, &store);
         let err = write_alerts_in_chunks(&mut out, &digest.alerts, rows, 2).unwrap_err();
         assert!(err.to_string().contains("spill"), "{err}");
     }

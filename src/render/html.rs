@@ -3,25 +3,12 @@
 //! webmails) still get every colour. The block marked `data-css-inline="keep"` (dark mode and
 //! small screens) stays as it is for the clients that honour it.
 
-use std::ops::Deref;
-
 use anyhow::Context as _;
 use askama::Template;
 
 use super::View;
 
-#[derive(Template)]
-#[template(path = "digest.html")]
-struct HtmlDigest<'a> {
-    view: &'a View,
-}
-
-impl Deref for HtmlDigest<'_> {
-    type Target = View;
-    fn deref(&self) -> &View {
-        self.view
-    }
-}
+view_template!(HtmlDigest, "digest.html");
 
 pub fn render(view: &View) -> anyhow::Result<String> {
     inline(&template(view)?)

@@ -2,6 +2,25 @@
 //! three CSV reports. Rendering writes to what it is given (the CSVs stream to any `Write`) and
 //! reads no file itself, but for alert details kept on disk (see [`crate::alert::DetailStore`]).
 
+/// Declares the struct askama renders a template into, over the [`View`]: the template reads
+/// the view's fields as its own.
+macro_rules! view_template {
+    ($name:ident, $path:literal) => {
+        #[derive(askama::Template)]
+        #[template(path = $path)]
+        struct $name<'a> {
+            view: &'a super::View,
+        }
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = super::View;
+            fn deref(&self) -> &super::View {
+                self.view
+            }
+        }
+    };
+}
+
 pub mod csv;
 pub mod display;
 pub mod html;

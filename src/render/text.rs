@@ -1,8 +1,6 @@
 //! The plain-text part of the email and `digest.txt`: `templates/digest.txt`, the same facts as
 //! the HTML, wrapped to 72 columns. Lines end in LF here; the mail encoder turns them into CRLF.
 
-use std::ops::Deref;
-
 use anyhow::Context as _;
 use askama::Template;
 
@@ -12,18 +10,7 @@ use super::View;
 /// stays whole on a line of its own).
 pub const WIDTH: usize = 72;
 
-#[derive(Template)]
-#[template(path = "digest.txt")]
-struct TextDigest<'a> {
-    view: &'a View,
-}
-
-impl Deref for TextDigest<'_> {
-    type Target = View;
-    fn deref(&self) -> &View {
-        self.view
-    }
-}
+view_template!(TextDigest, "digest.txt");
 
 pub fn render(view: &View) -> anyhow::Result<String> {
     let text = TextDigest { view }

@@ -2,60 +2,12 @@
 //! each group saying how many of its alerts it leaves out.
 
 use super::{
-    AlertLine, Context, Kind, Labels, Listing, alert_line, count, id_or_unknown, labelled,
-    partner_labels,
+    Context, CustomerView, Kind, Labels, Listing, PartnerView, SubscriptionView, alert_line, count,
+    id_or_unknown, labelled, partner_labels,
 };
-use crate::digest::{Digest, Tally};
+use crate::digest::Digest;
 use crate::render::display;
 use crate::render::lang::fill;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartnerView {
-    /// "Reseller Name (short id…)", "Reseller short id…" or "Direct customers".
-    pub label: String,
-    /// The reseller's name, made safe to display.
-    pub name: Option<String>,
-    /// The label with the whole id, for the text part.
-    pub full_label: String,
-    pub id: String,
-    pub tally: Tally,
-    /// "1 alert · 1 high · 0 over 24 h".
-    pub summary: String,
-    pub customers: Vec<CustomerView>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerView {
-    /// "Customer Name (short id…)", or "Customer short id…".
-    pub label: String,
-    pub name: Option<String>,
-    /// The label with the whole id, for the text part.
-    pub full_label: String,
-    pub id: String,
-    /// "1 alert", "3 alerts".
-    pub count: String,
-    /// "tenant 6f1b…": the whole tenant id, once per customer.
-    pub tenant: Option<String>,
-    /// How many of its alerts the drill-down leaves out, and where they are.
-    pub cut: Option<String>,
-    /// The label of the customer's one subscription, when it has just one: shown on the
-    /// customer's line instead of a line of its own.
-    pub only_subscription: Option<String>,
-    pub subscriptions: Vec<SubscriptionView>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubscriptionView {
-    /// "Subscription Name (short id…)", or "Subscription short id…".
-    pub label: String,
-    pub name: Option<String>,
-    /// The label with the whole id, for the text part.
-    pub full_label: String,
-    pub id: String,
-    /// "1 alert", "3 alerts".
-    pub count: String,
-    pub alerts: Vec<AlertLine>,
-}
 
 /// The drill-down: the most urgent alerts (the first `max_listed` in digest order), shown in
 /// their partner, customer and subscription groups.

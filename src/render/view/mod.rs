@@ -15,7 +15,6 @@ pub use act_first::{ActCustomer, ActFirst};
 pub use attachments::Attachments;
 pub use changes::{Changes, LeftLine};
 pub use chart::{ChartRow, Segment};
-pub use drill_down::{CustomerView, PartnerView, SubscriptionView};
 
 use super::display;
 use super::lang::{Catalogue, count, fill};
@@ -143,6 +142,54 @@ pub struct TypeRow {
     pub partners: usize,
     pub customers: usize,
     pub subscriptions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerView {
+    /// "Reseller Name (short id…)", "Reseller short id…" or "Direct customers".
+    pub label: String,
+    /// The reseller's name, made safe to display.
+    pub name: Option<String>,
+    /// The label with the whole id, for the text part.
+    pub full_label: String,
+    pub id: String,
+    pub tally: Tally,
+    /// "1 alert · 1 high · 0 over 24 h".
+    pub summary: String,
+    pub customers: Vec<CustomerView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerView {
+    /// "Customer Name (short id…)", or "Customer short id…".
+    pub label: String,
+    pub name: Option<String>,
+    /// The label with the whole id, for the text part.
+    pub full_label: String,
+    pub id: String,
+    /// "1 alert", "3 alerts".
+    pub count: String,
+    /// "tenant 6f1b…": the whole tenant id, once per customer.
+    pub tenant: Option<String>,
+    /// How many of its alerts the drill-down leaves out, and where they are.
+    pub cut: Option<String>,
+    /// The label of the customer's one subscription, when it has just one: shown on the
+    /// customer's line instead of a line of its own.
+    pub only_subscription: Option<String>,
+    pub subscriptions: Vec<SubscriptionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionView {
+    /// "Subscription Name (short id…)", or "Subscription short id…".
+    pub label: String,
+    pub name: Option<String>,
+    /// The label with the whole id, for the text part.
+    pub full_label: String,
+    pub id: String,
+    /// "1 alert", "3 alerts".
+    pub count: String,
+    pub alerts: Vec<AlertLine>,
 }
 
 /// One alert, as every list shows it.

@@ -57,6 +57,11 @@ fn ctx(language: Language) -> Context<'static> {
     }
 }
 
+/// The whole English view of `digest`.
+fn english_view(digest: &Digest) -> View {
+    View::build(digest, &ctx(Language::English), Limits::FULL, attachments())
+}
+
 fn attachments() -> Attachments {
     Attachments::fitting(1, 1, 1, 10)
 }
@@ -240,12 +245,7 @@ fn changes_list_new_alerts_and_what_became_of_the_others() {
         .unwrap(),
     );
     let digest = digest::build_since(alerts, as_of(), rules(), Some(&previous));
-    let view = View::build(
-        &digest,
-        &ctx(Language::English),
-        Limits::FULL,
-        attachments(),
-    );
+    let view = english_view(&digest);
     let c = &view.changes;
     assert!(!c.first);
     assert_eq!(
@@ -369,12 +369,7 @@ fn the_signed_in_partners_own_name_leads_the_headline_and_labels_its_direct_cust
         &[("a", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "high")],
         None,
     );
-    let plain = View::build(
-        &digest,
-        &ctx(Language::English),
-        Limits::FULL,
-        attachments(),
-    );
+    let plain = english_view(&digest);
     assert_eq!(plain.groups[0].label, "Direct customers");
 
     let mut names = Names::default();
@@ -455,12 +450,7 @@ fn act_first_lists_every_alert_needing_a_person_of_the_customers_it_shows_in_ran
         })
         .collect();
     let digest = digest::build(alerts, as_of(), rules());
-    let view = View::build(
-        &digest,
-        &ctx(Language::English),
-        Limits::FULL,
-        attachments(),
-    );
+    let view = english_view(&digest);
     let first = &view.act_first;
     assert!(!first.customers.is_empty() && first.more.is_some());
     let needs = |a: &DigestAlert| {

@@ -51,6 +51,15 @@ fn assert_refused(output: &Output, needles: &[&str]) {
     }
 }
 
+/// The `probe` line of check's output starts with `status` and says each of `needles`.
+fn assert_probe(out: &str, probe: &str, status: &str, needles: &[&str]) {
+    let probe_line = line(out, probe);
+    assert!(
+        probe_line.starts_with(status) && needles.iter().all(|n| probe_line.contains(n)),
+        "{probe}: {out}"
+    );
+}
+
 fn mkfifo(path: &Path) {
     let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
     assert!(status.success());
@@ -129,12 +138,11 @@ fn i1_a_refresh_token_file_that_is_a_device_is_refused_by_the_sign_in_probe() {
     );
     let output = check_offline(&job);
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
-    let sign_in = line(&stdout(&output), "sign-in").to_owned();
-    assert!(
-        sign_in.starts_with("FAIL")
-            && sign_in.contains("source.refresh_token_file")
-            && sign_in.contains("is not a regular file"),
-        "{sign_in}"
+    assert_probe(
+        &stdout(&output),
+        "sign-in",
+        "FAIL",
+        &["source.refresh_token_file", "is not a regular file"],
     );
 }
 
@@ -314,13 +322,7 @@ fn i3_check_offline_creates_no_folder_and_says_what_run_would_create() {
     assert!(!job.path().join("state").exists(), "{out}");
     assert!(!job.path().join("out").exists(), "{out}");
     for probe in ["state", "output"] {
-        let probe_line = line(&out, probe);
-        assert!(
-            probe_line.starts_with("ok")
-                && probe_line.contains("does not exist yet")
-                && probe_line.contains("run creates"),
-            "{out}"
-        );
+        assert_probe(&out, probe, "ok", &["does not exist yet", "run creates"]);
     }
 }
 

@@ -6,19 +6,14 @@ use mail_parser::{MessageParser, MimeHeaders};
 
 use crate::support::{AS_OF, read_csv, run_binary, stderr};
 
-fn copy_demo(to: &Path) {
+/// The demo config and sample copied to `to` and run there as the README says.
+pub(super) fn run_demo(to: &Path) -> std::process::Output {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     for name in ["demo.toml", "alerts.json", "names.csv"] {
         std::fs::copy(examples.join(name), to.join(name)).expect("copy demo file");
     }
-}
-
-#[test]
-fn the_demo_config_writes_every_report_and_message() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_demo(dir.path());
-    let config = dir.path().join("demo.toml");
-    let output = run_binary(
+    let config = to.join("demo.toml");
+    run_binary(
         &[
             "run",
             "--config",
@@ -27,7 +22,13 @@ fn the_demo_config_writes_every_report_and_message() {
             AS_OF,
         ],
         &[],
-    );
+    )
+}
+
+#[test]
+fn the_demo_config_writes_every_report_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_demo(dir.path());
     let log = stderr(&output);
     assert!(output.status.success(), "demo run failed: {log}");
     assert!(log.contains("run finished"), "one summary line: {log}");

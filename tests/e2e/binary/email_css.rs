@@ -15,11 +15,10 @@ use std::process::Command;
 
 use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
-    BufferQueue, CharacterTokens, EndTag, StartTag, TagToken, Token, TokenSink, TokenSinkResult,
-    Tokenizer, TokenizerOpts,
+    CharacterTokens, EndTag, StartTag, TagToken, Token, TokenSink, TokenSinkResult,
 };
 
-use crate::support::{AS_OF, run_binary, stderr, tool_from_env};
+use crate::support::{stderr, tool_from_env};
 
 /// The client families issue 19 names; doiuse-email checks each as `<family>.*`.
 const FAMILIES: &[&str] = &[
@@ -74,21 +73,7 @@ const ACCEPTED: &[(&str, &str)] = &[
 /// (kept alive by the caller) and the digest's HTML file.
 fn demo_digest() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for name in ["demo.toml", "alerts.json", "names.csv"] {
-        std::fs::copy(examples.join(name), dir.path().join(name)).expect("copy demo file");
-    }
-    let config = dir.path().join("demo.toml");
-    let output = run_binary(
-        &[
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--as-of",
-            AS_OF,
-        ],
-        &[],
-    );
+    let output = super::demo::run_demo(dir.path());
     assert!(
         output.status.success(),
         "demo run failed: {}",
@@ -409,15 +394,9 @@ fn elements(html: &str) -> Vec<Element> {
         }
     }
 
-    let input = BufferQueue::default();
-    input.push_back(html.into());
-    let tokenizer = Tokenizer::new(
-        Sink(RefCell::new(Walk::default())),
-        TokenizerOpts::default(),
-    );
-    let _ = tokenizer.feed(&input);
-    tokenizer.end();
-    let mut walk = tokenizer.sink.0.into_inner();
+    let mut walk = crate::support::tokenize_with(html, Sink(RefCell::new(Walk::default())))
+        .0
+        .into_inner();
     walk.done.append(&mut walk.open);
     walk.done
 }

@@ -21,10 +21,7 @@ use csp_alert_digest::fuzzing;
 use csp_alert_digest::render::csv::ALERTS_HEADER;
 use csp_alert_digest::render::view::PORTAL_URL;
 use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, CommentToken, StartTag, TagToken, Token, TokenSink, TokenSinkResult, Tokenizer,
-    TokenizerOpts,
-};
+use html5ever::tokenizer::{CommentToken, StartTag, TagToken, Token, TokenSink, TokenSinkResult};
 use mail_parser::MessageParser;
 use serde_json::json;
 use testkit::Toml as _;
@@ -113,15 +110,9 @@ impl TokenSink for Collect {
 }
 
 fn tokenize(html: &str) -> Markup {
-    let input = BufferQueue::default();
-    input.push_back(html.into());
-    let tokenizer = Tokenizer::new(
-        Collect(RefCell::new(Markup::default())),
-        TokenizerOpts::default(),
-    );
-    let _ = tokenizer.feed(&input);
-    tokenizer.end();
-    tokenizer.sink.0.into_inner()
+    crate::support::tokenize_with(html, Collect(RefCell::new(Markup::default())))
+        .0
+        .into_inner()
 }
 
 #[test]

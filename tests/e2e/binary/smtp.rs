@@ -78,7 +78,7 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// Recipients of accepted messages, sorted, one entry per message.
-fn delivered(fake: &FakeSmtp) -> Vec<String> {
+pub(super) fn delivered(fake: &FakeSmtp) -> Vec<String> {
     let mut to: Vec<String> = fake
         .messages()
         .iter()

@@ -42,15 +42,7 @@ async fn run(job: &Job, code: i32) -> String {
     log
 }
 
-fn delivered(fake: &FakeSmtp) -> Vec<String> {
-    let mut to: Vec<String> = fake
-        .messages()
-        .iter()
-        .flat_map(|m| m.rcpt_to.clone())
-        .collect();
-    to.sort();
-    to
-}
+use super::smtp::delivered;
 
 /// The `.eml` files of the day, by name.
 fn emls(job: &Job) -> Vec<(String, Vec<u8>)> {

@@ -36,6 +36,18 @@ from = "Digest <digest@partner.example>"
 to = ["secops@partner.example", "duty@partner.example"]
 "#;
 
+/// Runs html5ever's tokenizer (the parser browsers' HTML parsing is specified by) over `html`
+/// into `sink`, and gives the sink back.
+pub fn tokenize_with<S: html5ever::tokenizer::TokenSink>(html: &str, sink: S) -> S {
+    let input = html5ever::tokenizer::BufferQueue::default();
+    input.push_back(html.into());
+    let tokenizer =
+        html5ever::tokenizer::Tokenizer::new(sink, html5ever::tokenizer::TokenizerOpts::default());
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink
+}
+
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
