@@ -524,3 +524,28 @@ fn act_first_lists_every_alert_needing_a_person_of_the_customers_it_shows_in_ran
         .unwrap();
     assert!(best_left <= previous.unwrap());
 }
+
+/// `language = "sv"` with the default subject: every word of the subject is Swedish.
+#[test]
+fn a_swedish_digest_with_the_default_subject_does_not_mix_languages() {
+    let digest = digest_of(&[("a", "c1", "high"), ("b", "c2", "low")], None);
+    let context = Context {
+        subject_prefix: None,
+        ..ctx(Language::Swedish)
+    };
+    let view = View::build(&digest, &context, Limits::FULL, attachments());
+    assert_eq!(
+        view.subject,
+        "Azure-säkerhetslarm 2026-11-29: 2 olösta larm (1 höga, 2 försenade) hos 2 kunder"
+    );
+    let english = Language::English.catalogue();
+    for word in view.subject.split_whitespace() {
+        let word = word.trim_matches(|c: char| !c.is_alphabetic());
+        for (key, text) in english.entries() {
+            assert!(
+                word.is_empty() || word == "Azure" || !text.split_whitespace().any(|w| w == word),
+                "{word:?} is English ({key})"
+            );
+        }
+    }
+}
