@@ -97,7 +97,7 @@ pub const EN: Catalogue = Catalogue {
     now_test: "Now marked as a test alert",
     more_in: "{n} more are in {where}.",
     overdue_title: "Overdue: open for more than 24 hours",
-    overdue_intro: "Most severe first, then oldest. Microsoft asks partners to respond within 24 hours.",
+    overdue_intro: "Most severe first, then oldest; those under Act first are not repeated. Microsoft asks partners to respond within 24 hours.",
     overdue_none: "Nothing is overdue.",
     chart_title: "New alerts per day, last 14 days",
     chart_note: "By day of detection, resolved alerts included.",

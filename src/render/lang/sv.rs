@@ -91,7 +91,7 @@ pub const SV: Catalogue = Catalogue {
     now_test: "Nu markerat som testlarm",
     more_in: "Ytterligare {n} finns i {where}.",
     overdue_title: "Försenade: öppna i mer än 24 timmar",
-    overdue_intro: "Allvarligast först, sedan äldst. Microsoft ber partner att svara inom 24 timmar.",
+    overdue_intro: "Allvarligast först, sedan äldst; de under Agera först upprepas inte. Microsoft ber partner att svara inom 24 timmar.",
     overdue_none: "Inget är försenat.",
     chart_title: "Nya larm per dag, senaste 14 dagarna",
     chart_note: "Efter upptäcktsdag, lösta larm medräknade.",

@@ -55,7 +55,7 @@ pub fn ranked(digest: &Digest) -> Vec<Vec<usize>> {
         }
     }
     let mut customers: Vec<(Option<&str>, Vec<usize>)> = by_customer.into_iter().collect();
-    let key = |(customer, alerts): &(Option<&str>, Vec<usize>)| {
+    let key = |(_, alerts): &(Option<&str>, Vec<usize>)| {
         let severe = alerts
             .iter()
             .filter(|&&i| {
@@ -71,12 +71,13 @@ pub fn ranked(digest: &Digest) -> Vec<Vec<usize>> {
             .map(|&i| digest.alerts[i].age)
             .max()
             .unwrap_or_default();
+        // Ties go in digest order (of each customer's first alert): the order every other
+        // list of the digest follows.
         (
             std::cmp::Reverse(severe),
             std::cmp::Reverse(overdue),
             std::cmp::Reverse(oldest),
-            customer.is_none(),
-            customer.map(str::to_owned),
+            alerts[0],
         )
     };
     customers.sort_by_cached_key(key);

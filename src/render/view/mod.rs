@@ -135,9 +135,6 @@ pub struct Count {
 pub struct TypeRow {
     pub label: String,
     pub raw: String,
-    /// `raw` in the pieces a line may break between (`networkConnections` `To` …, after `_`):
-    /// a long raw name breaks at its own word boundaries, never mid-word.
-    pub raw_parts: Vec<String>,
     pub tally: Tally,
     pub partners: usize,
     pub customers: usize,
@@ -218,8 +215,8 @@ pub struct AlertLine {
 pub struct Listing {
     /// What this listing was found for; a view may ask for less, never for more.
     limits: Limits,
-    /// The first overdue alerts, most severe then oldest first (see [`first_overdue`]), and
-    /// how many are overdue.
+    /// The first overdue alerts, most severe then oldest first, that "Act first" does not show
+    /// (see [`first_overdue`]), and how many such there are.
     overdue: Vec<usize>,
     overdue_total: usize,
     /// The first new alerts, in digest order.
@@ -238,7 +235,15 @@ type ListedCustomer = (usize, Vec<usize>);
 
 impl Listing {
     pub fn of(digest: &Digest, limits: Limits) -> Self {
-        let (overdue, overdue_total) = first_overdue(digest, limits.overdue);
+        let act_first = act_first::ranked(digest);
+        let shown_first: std::collections::HashSet<usize> =
+            act_first::listed(&act_first, limits.act_first)
+                .1
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect();
+        let (overdue, overdue_total) = first_overdue(digest, limits.overdue, &shown_first);
         let new = (0..digest.alerts.len())
             .filter(|&i| digest.alerts[i].is_new)
             .take(limits.changes)
@@ -273,7 +278,7 @@ impl Listing {
             overdue_total,
             new,
             groups,
-            act_first: act_first::ranked(digest),
+            act_first,
         }
     }
 
@@ -335,7 +340,6 @@ impl View {
             .map(|ty| TypeRow {
                 label: display::line(&alert_types::label(&ty.raw, ctx.language), 80),
                 raw: display::line(&ty.raw, 80),
-                raw_parts: word_parts(&display::line(&ty.raw, 80)),
                 tally: ty.tally,
                 partners: ty.partners,
                 customers: ty.customers,
@@ -430,7 +434,6 @@ fn overdue(
     listing: &Listing,
     max: usize,
 ) -> (Vec<AlertLine>, usize) {
-    // The order is total, so the first `max` of the listing's oldest are the `max` oldest.
     let lines = listing
         .overdue
         .iter()
@@ -443,12 +446,17 @@ fn overdue(
 /// The `max` oldest overdue alerts (by detection, then severity, then digest order), as
 /// indexes into the digest's alerts; and how many are overdue in all. Only the `max` are
 /// sorted: the email lists ten however many there are.
-fn first_overdue(digest: &Digest, max: usize) -> (Vec<usize>, usize) {
-    // The digest's order is severity, then oldest: the first overdue ones in it.
+fn first_overdue(
+    digest: &Digest,
+    max: usize,
+    shown_first: &std::collections::HashSet<usize>,
+) -> (Vec<usize>, usize) {
+    // The digest's order is severity, then oldest: the first overdue ones in it that "Act
+    // first" does not already show above.
     let mut total = 0;
     let mut first = Vec::with_capacity(max);
     for (i, alert) in digest.alerts.iter().enumerate() {
-        if alert.overdue {
+        if alert.overdue && !shown_first.contains(&i) {
             total += 1;
             if first.len() < max {
                 first.push(i);
@@ -459,14 +467,14 @@ fn first_overdue(digest: &Digest, max: usize) -> (Vec<usize>, usize) {
 }
 
 /// Every alert the email may list, as indexes into the digest's alerts: the drill-down's
-/// first [`MAX_LISTED_ALERTS`], the oldest [`MAX_LISTED_OVERDUE`] overdue and the first new
-/// ones. Only these have their details read for the email.
+/// first [`MAX_LISTED_ALERTS`], "Act first", the first [`MAX_LISTED_OVERDUE`] overdue ones
+/// besides those and the first new ones. Only these have their details read for the email.
 pub fn listable(digest: &Digest) -> Vec<usize> {
+    let listing = Listing::of(digest, Limits::FULL);
     let mut listed: Vec<usize> = (0..digest.alerts.len().min(MAX_LISTED_ALERTS)).collect();
-    listed.extend(first_overdue(digest, MAX_LISTED_OVERDUE).0);
-    let ranked = act_first::ranked(digest);
+    listed.extend(&listing.overdue);
     listed.extend(
-        act_first::listed(&ranked, act_first::MAX_LISTED)
+        act_first::listed(&listing.act_first, act_first::MAX_LISTED)
             .1
             .into_iter()
             .flatten(),
@@ -530,28 +538,6 @@ fn csv_where(t: &Catalogue, name: &str, attached: Option<usize>) -> String {
         Some(_) => fill(t.csv_attached, &[("name", &name)]),
         None => fill(t.csv_saved, &[("name", &name)]),
     }
-}
-
-/// `QuotaExhaustion_AnomalousIncrease` → `Quota` `Exhaustion_` `Anomalous` `Increase`: split
-/// before an upper-case letter that follows a lower-case one, and after `_`.
-fn word_parts(raw: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut previous: Option<char> = None;
-    for c in raw.chars() {
-        if c.is_uppercase() && previous.is_some_and(char::is_lowercase) && !current.is_empty() {
-            parts.push(std::mem::take(&mut current));
-        }
-        current.push(c);
-        if c == '_' {
-            parts.push(std::mem::take(&mut current));
-        }
-        previous = Some(c);
-    }
-    if !current.is_empty() {
-        parts.push(current);
-    }
-    parts
 }
 
 /// "The 30 most urgent alerts are listed above; 166 more are in …", when some are not.

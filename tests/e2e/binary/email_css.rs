@@ -62,11 +62,6 @@ const ACCEPTED: &[(&str, &str)] = &[
         "role attribute",
         "role=presentation only tells screen readers that the tables are for layout",
     ),
-    (
-        "<wbr> element",
-        "only offers line breaks at the word boundaries of long raw alert type names; where it \
-         is ignored, the cell's overflow-wrap:break-word still keeps the name inside the table",
-    ),
 ];
 
 /// The demo config and sample, run as the README says, in a temporary folder; returns the folder

@@ -31,8 +31,8 @@ use crate::support::{AS_OF, BASE_CONFIG, Job, read_csv, stderr};
 
 /// Every element and attribute the production template writes; anything else came from data.
 const TEMPLATE_ELEMENTS: &[&str] = &[
-    "pre", "b", "code", "br", "wbr", "html", "head", "meta", "title", "style", "body", "table",
-    "tr", "td", "th", "div", "h1", "h2", "a", "span", "ol", "li", "p", "tbody",
+    "pre", "b", "code", "br", "html", "head", "meta", "title", "style", "body", "table", "tr",
+    "td", "th", "div", "h1", "h2", "a", "span", "ol", "li", "p", "tbody",
 ];
 const TEMPLATE_ATTRIBUTES: &[&str] = &[
     "lang",

@@ -60,7 +60,7 @@ fn the_html_stays_under_100_kb_with_fifty_thousand_alerts() {
         .collect();
     assert!(
         ids.len() >= 30,
-        "the email shows {} distinct alerts, each with its whole id",
+        "the email shows {} distinct alerts, each with its whole id (act first {act_first}, drill-down {listed})",
         ids.len()
     );
     assert!(html.contains("15 more alert types are in summary.csv"));
