@@ -70,11 +70,13 @@ pub fn render(
     csv_bytes: impl Fn(&str) -> std::io::Result<Vec<u8>>,
 ) -> anyhow::Result<Reports> {
     let started = std::time::Instant::now();
+    // Found once: the spill check and every try of the fit read the same listing.
+    let listing = view::Listing::of(digest, Limits::FULL);
     if ctx.details.spilled() {
         // The view reads the details of the alerts it lists from the store: a spill file
         // that does not read back fails here, with its own error, rather than as empty rows.
         let mut buffer = Vec::new();
-        for i in view::listable(digest) {
+        for i in view::listable(digest, &listing) {
             ctx.details
                 .load(&digest.alerts[i].alert.details, &mut buffer)
                 .context("cannot read the spill file")?;
@@ -83,7 +85,7 @@ pub fn render(
     let [alerts_size, summary_size, older_size] = csv_sizes;
     let attachments =
         Attachments::fitting(alerts_size, summary_size, older_size, MAX_ATTACHMENT_BYTES);
-    let (view, html, tries) = fit_html(digest, ctx, attachments)?;
+    let (view, html, tries) = fit_html(digest, ctx, attachments, &listing)?;
     let text = text::render(&view)?;
     tracing::info!(
         html_ms = millis(started.elapsed()),
@@ -128,8 +130,9 @@ fn fit_html(
     digest: &Digest,
     ctx: &Context<'_>,
     attachments: Attachments,
+    listing: &view::Listing,
 ) -> anyhow::Result<(View, String, u32)> {
-    fit_html_from(digest, ctx, attachments, INLINE_GROWTH)
+    fit_html_from(digest, ctx, attachments, listing, INLINE_GROWTH)
 }
 
 /// How much inlining the stylesheet grows the template's output, in bytes per thousand, as
@@ -137,16 +140,17 @@ fn fit_html(
 /// alert rows grow it most). A guess well too high is corrected once (see [`fit_html_from`]).
 const INLINE_GROWTH: usize = 2_360;
 
-/// [`fit_html`], starting from the guess `growth` (see [`INLINE_GROWTH`]).
+/// [`fit_html`], starting from the guess `growth` (see [`INLINE_GROWTH`]), on a `listing`
+/// found for [`Limits::FULL`].
 fn fit_html_from(
     digest: &Digest,
     ctx: &Context<'_>,
     attachments: Attachments,
+    listing: &view::Listing,
     mut growth: usize,
 ) -> anyhow::Result<(View, String, u32)> {
+    // `listing` was found once, for the full limits: each try below only lists fewer of them.
     let mut limits = Limits::FULL;
-    // Found once: each try below only lists fewer of them.
-    let listing = view::Listing::of(digest, limits);
     let fits = |template: usize, growth: usize| template * growth / 1_000 <= HTML_BUDGET;
     let mut tries = 0;
     loop {
@@ -165,7 +169,7 @@ fn fit_html_from(
                     ..limits
                 },
                 attachments,
-                &listing,
+                listing,
             );
             let template = html::template(&view)?;
             if fits(template.len(), growth) {
@@ -179,7 +183,7 @@ fn fit_html_from(
         let (view, template) = if let Some(probed) = fitting {
             probed
         } else {
-            let view = View::build_from(digest, ctx, limits, attachments, &listing);
+            let view = View::build_from(digest, ctx, limits, attachments, listing);
             let template = html::template(&view)?;
             (view, template)
         };
@@ -201,7 +205,7 @@ fn fit_html_from(
             if !cut_short {
                 return Ok((view, html, tries));
             }
-            let retried = fit_html_from(digest, ctx, attachments, measured)?;
+            let retried = fit_html_from(digest, ctx, attachments, listing, measured)?;
             return Ok(if retried.0.listed >= view.listed {
                 (retried.0, retried.1, tries + retried.2)
             } else {
@@ -298,14 +302,15 @@ mod tests {
             "the test digest must not fit whole"
         );
 
-        let (view, html, tries) = fit_html(&digest, &ctx, attachments).unwrap();
+        let listing = view::Listing::of(&digest, Limits::FULL);
+        let (view, html, tries) = fit_html(&digest, &ctx, attachments, &listing).unwrap();
         assert!(html.len() <= HTML_BUDGET);
         assert!(view.listed > 0, "some alerts are listed");
 
         // A guess of no growth at all picks far too many rows: the inlined result is over,
         // and the tries after it use the growth measured.
         let (low_view, low_html, low_tries) =
-            fit_html_from(&digest, &ctx, attachments, 1_000).unwrap();
+            fit_html_from(&digest, &ctx, attachments, &listing, 1_000).unwrap();
         assert!(low_html.len() <= HTML_BUDGET);
         assert!(low_tries >= 2, "{low_tries}");
         assert!(low_tries >= tries, "{low_tries} {tries}");
@@ -317,7 +322,7 @@ mod tests {
         // A guess far too high lists too few rows at first: sized once more on the growth
         // measured, the email lists as many as with a right guess.
         let (high_view, high_html, high_tries) =
-            fit_html_from(&digest, &ctx, attachments, 4_000).unwrap();
+            fit_html_from(&digest, &ctx, attachments, &listing, 4_000).unwrap();
         assert!(high_html.len() <= HTML_BUDGET);
         assert!(high_tries >= 2, "{high_tries}");
         assert!(

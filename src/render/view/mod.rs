@@ -469,8 +469,7 @@ fn first_overdue(
 /// Every alert the email may list, as indexes into the digest's alerts: the drill-down's
 /// first [`MAX_LISTED_ALERTS`], "Act first", the first [`MAX_LISTED_OVERDUE`] overdue ones
 /// besides those and the first new ones. Only these have their details read for the email.
-pub fn listable(digest: &Digest) -> Vec<usize> {
-    let listing = Listing::of(digest, Limits::FULL);
+pub fn listable(digest: &Digest, listing: &Listing) -> Vec<usize> {
     let mut listed: Vec<usize> = (0..digest.alerts.len().min(MAX_LISTED_ALERTS)).collect();
     listed.extend(&listing.overdue);
     listed.extend(
