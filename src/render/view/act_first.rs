@@ -38,7 +38,12 @@ pub struct ActFirst {
 
 /// Whether an alert needs a person today.
 pub fn needs_person(a: &DigestAlert) -> bool {
-    a.is_new || matches!(a.alert.severity, Severity::High | Severity::Unknown(_))
+    a.is_new || is_severe(&a.alert.severity)
+}
+
+/// High, critical or a severity this build does not know (critical is one of those today).
+fn is_severe(severity: &Severity) -> bool {
+    matches!(severity, Severity::High | Severity::Unknown(_))
 }
 
 /// The customers of the list in rank order, each with its alerts (positions in the digest's
@@ -54,16 +59,11 @@ pub fn ranked(digest: &Digest) -> Vec<Vec<usize>> {
                 .push(i);
         }
     }
-    let mut customers: Vec<(Option<&str>, Vec<usize>)> = by_customer.into_iter().collect();
-    let key = |(_, alerts): &(Option<&str>, Vec<usize>)| {
+    let mut customers: Vec<Vec<usize>> = by_customer.into_values().collect();
+    let key = |alerts: &Vec<usize>| {
         let severe = alerts
             .iter()
-            .filter(|&&i| {
-                matches!(
-                    digest.alerts[i].alert.severity,
-                    Severity::High | Severity::Unknown(_)
-                )
-            })
+            .filter(|&&i| is_severe(&digest.alerts[i].alert.severity))
             .count();
         let overdue = alerts.iter().filter(|&&i| digest.alerts[i].overdue).count();
         let oldest = alerts
@@ -81,12 +81,12 @@ pub fn ranked(digest: &Digest) -> Vec<Vec<usize>> {
         )
     };
     customers.sort_by_cached_key(key);
-    customers.into_iter().map(|(_, alerts)| alerts).collect()
+    customers
 }
 
 /// The positions of the alerts listed with at most `max` alerts: whole customers in rank order
 /// while they fit, and the first customer cut at `max` if it alone passes it.
-pub fn listed(ranked: &[Vec<usize>], max: usize) -> (usize, Vec<&[usize]>) {
+pub fn listed(ranked: &[Vec<usize>], max: usize) -> Vec<&[usize]> {
     let mut shown: Vec<&[usize]> = Vec::new();
     let mut count = 0;
     for alerts in ranked {
@@ -99,7 +99,7 @@ pub fn listed(ranked: &[Vec<usize>], max: usize) -> (usize, Vec<&[usize]>) {
         count += alerts.len();
         shown.push(alerts);
     }
-    (shown.len(), shown)
+    shown
 }
 
 pub(super) fn build(
@@ -110,7 +110,7 @@ pub(super) fn build(
     alerts_where: &str,
 ) -> ActFirst {
     let t = ctx.language.catalogue();
-    let (_, shown) = listed(ranked, max);
+    let shown = listed(ranked, max);
     let customers: Vec<ActCustomer> = shown
         .iter()
         .zip(ranked)

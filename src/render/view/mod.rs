@@ -238,7 +238,6 @@ impl Listing {
         let act_first = act_first::ranked(digest);
         let shown_first: std::collections::HashSet<usize> =
             act_first::listed(&act_first, limits.act_first)
-                .1
                 .into_iter()
                 .flatten()
                 .copied()
@@ -474,7 +473,6 @@ pub fn listable(digest: &Digest, listing: &Listing) -> Vec<usize> {
     listed.extend(&listing.overdue);
     listed.extend(
         act_first::listed(&listing.act_first, act_first::MAX_LISTED)
-            .1
             .into_iter()
             .flatten(),
     );
