@@ -10,6 +10,7 @@ pub mod bounded;
 pub mod cli;
 pub mod exit;
 pub mod net;
+pub mod owner_only;
 pub mod redact;
 pub mod retry;
 

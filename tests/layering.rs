@@ -16,7 +16,15 @@ use std::path::{Path, PathBuf};
 const LADDER: &[&[&str]] = &[
     // Support: small helpers with no knowledge of alerts.
     &[
-        "as_of", "bounded", "cli", "exit", "net", "redact", "retry", "logging",
+        "as_of",
+        "bounded",
+        "cli",
+        "exit",
+        "net",
+        "owner_only",
+        "redact",
+        "retry",
+        "logging",
     ],
     &["alert"],
     &["source"],

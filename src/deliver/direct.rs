@@ -8,7 +8,7 @@
 //! refuses direct I/O (tmpfs, some overlay file systems) it writes through the page cache as
 //! usual: same bytes, same file.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -117,14 +117,14 @@ impl Write for DirectWriter {
 }
 
 fn open(path: &Path, direct: bool) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = OpenOptions::new();
     // Owner-only, and never through a link put where the file goes.
-    options.write(true).create(true).truncate(true).mode(0o600);
+    let mut options = crate::owner_only::options();
+    options.create(true).truncate(true);
     #[cfg(target_os = "linux")]
-    options.custom_flags(libc::O_NOFOLLOW | if direct { libc::O_DIRECT } else { 0 });
-    #[cfg(not(target_os = "linux"))]
-    options.custom_flags(libc::O_NOFOLLOW);
+    if direct {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_DIRECT);
+    }
     #[cfg(not(target_os = "linux"))]
     if direct {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
@@ -133,11 +133,7 @@ fn open(path: &Path, direct: bool) -> io::Result<File> {
 }
 
 fn open_existing(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+    crate::owner_only::options().open(path)
 }
 
 #[cfg(test)]

@@ -7,21 +7,17 @@
 //! half a report, two runs never share a temporary file, and no link placed in the folder is
 //! ever followed.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 
+use crate::owner_only::{create_dir, create_dirs, create_temp};
+
 /// Files [`RunFolder::write_many`] syncs at the same time.
 const SYNCS_AT_ONCE: usize = 8;
-
-/// Folders the job creates are owner-only: they hold customer data.
-const DIR_MODE: u32 = 0o700;
-/// So are its files.
-const FILE_MODE: u32 = 0o600;
 
 /// The folder of one digest date (or of a dry run).
 #[derive(Debug)]
@@ -74,7 +70,7 @@ impl RunFolder {
             ));
             // Not recursive: the folder must be new (a name that exists, a link included, is
             // skipped).
-            match std::fs::DirBuilder::new().mode(DIR_MODE).create(&dir) {
+            match create_dir(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => {
@@ -89,9 +85,7 @@ impl RunFolder {
                 final_dir,
                 staged: true,
             };
-            std::fs::DirBuilder::new()
-                .mode(DIR_MODE)
-                .create(folder.dir.join("mail"))
+            create_dir(&folder.dir.join("mail"))
                 .with_context(|| format!("cannot create {}", folder.dir.display()))?;
             return Ok(folder);
         }
@@ -343,40 +337,6 @@ fn remove_any(path: &Path) {
     };
     if let Err(e) = removed {
         tracing::warn!(path = %path.display(), error = %e, "cannot remove a leftover folder; the next run tries again");
-    }
-}
-
-/// Creates a folder and its missing parents, owner-only.
-fn create_dirs(dir: &Path) -> std::io::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(DIR_MODE)
-        .create(dir)
-}
-
-/// Creates a new temporary file beside `path` under a name no other run or thread uses
-/// (`.<name>.<pid>.<n>.tmp`), exclusively (`O_EXCL`: an existing file or link there is
-/// never opened), owner-only.
-fn create_temp(path: &Path) -> std::io::Result<(File, PathBuf)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    loop {
-        let tmp = path.with_file_name(format!(
-            ".{name}.{}.{}.tmp",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(FILE_MODE)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)
-        {
-            Ok(file) => return Ok((file, tmp)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The state folder: the ledger, guarded by a lock the OS releases when the process dies, so a
 //! second run against the same state (cron overlap, a Kubernetes job started twice) stops at once.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -72,20 +72,13 @@ impl State {
 
     /// Creates `state_dir` if needed and takes the lock, without opening the ledger yet.
     pub fn lock(state_dir: &Path) -> Result<Locked, StateError> {
-        use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
         // Owner-only: the ledger holds customer data.
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(state_dir)
+        crate::owner_only::create_dirs(state_dir)
             .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
         let path = state_dir.join(LOCK_FILE);
-        let lock = OpenOptions::new()
+        let lock = crate::owner_only::options()
             .create(true)
             .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .with_context(|| format!("cannot open the lock file {}", path.display()))?;
         match lock.try_lock() {

@@ -177,12 +177,8 @@ fn forgotten(path: &Path, marker: &Path, what: &str) -> String {
 
 /// Creates an empty file, owner-only (the ledger holds customer data), never through a link.
 fn create_owner_only(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new()
-        .write(true)
+    crate::owner_only::options()
         .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map(drop)
 }
@@ -192,7 +188,10 @@ fn tighten(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let meta = std::fs::metadata(path)?;
     if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(
+            path,
+            std::fs::Permissions::from_mode(crate::owner_only::FILE_MODE),
+        )?;
     }
     Ok(())
 }
@@ -201,13 +200,9 @@ fn tighten(path: &Path) -> std::io::Result<()> {
 fn write_marker(marker: &Path) -> anyhow::Result<()> {
     let write = || -> std::io::Result<()> {
         use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
+        let mut file = crate::owner_only::options()
             .create(true)
             .truncate(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
             .open(marker)?;
         file.write_all(
             b"This state folder has a ledger (ledger.sqlite3) that remembers what was sent.\n\

@@ -10,15 +10,16 @@
 //! token at once. Where the store holds none, `refresh_token_file` seeds it (a Kubernetes
 //! Secret from a `login` run elsewhere).
 
-use std::fs::{DirBuilder, File, OpenOptions, Permissions};
+use std::fs::{File, Permissions};
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+
+use crate::owner_only;
 
 /// How the app proves who it is.
 #[derive(Clone)]
@@ -205,22 +206,10 @@ impl RefreshStore {
     /// Replaces the stored token atomically: a new file (0600, created, never followed through
     /// a link) written and synced, renamed over the old one, the folder synced.
     pub fn save(&self, stored: &Stored) -> std::io::Result<()> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
         self.ensure_dir()?;
         let path = self.path();
-        let temp = self.dir.join(format!(
-            ".{}.{}.{}.tmp",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("token"),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let (mut file, temp) = owner_only::create_temp(&path)?;
         let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&temp)?;
             let json = serde_json::to_vec_pretty(stored).map_err(std::io::Error::other)?;
             file.write_all(&json)?;
             file.write_all(b"\n")?;
@@ -237,13 +226,10 @@ impl RefreshStore {
     /// Holds the store's lock file (blocking) until the returned file is dropped.
     pub fn lock(&self) -> std::io::Result<File> {
         self.ensure_dir()?;
-        let file = OpenOptions::new()
+        let file = owner_only::options()
             .read(true)
-            .write(true)
             .create(true)
             .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
             .open(self.dir.join(".lock"))?;
         file.lock()?;
         Ok(file)
@@ -251,13 +237,10 @@ impl RefreshStore {
 
     /// The folder, created 0700 (or brought back to 0700).
     fn ensure_dir(&self) -> std::io::Result<()> {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)?;
+        owner_only::create_dirs(&self.dir)?;
         let mode = std::fs::metadata(&self.dir)?.permissions().mode() & 0o777;
-        if mode != 0o700 {
-            std::fs::set_permissions(&self.dir, Permissions::from_mode(0o700))?;
+        if mode != owner_only::DIR_MODE {
+            std::fs::set_permissions(&self.dir, Permissions::from_mode(owner_only::DIR_MODE))?;
         }
         Ok(())
     }
