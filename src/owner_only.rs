@@ -1,6 +1,8 @@
 //! Files and folders that hold customer data or secrets (reports, messages, the ledger, the
 //! sign-in store): owner-only — files 0600, folders 0700, whatever the umask — and never opened
-//! through a link placed where they go.
+//! through a link placed where they go. Proved through its callers: `tests/e2e/binary/hardening.rs`
+//! (a run under `umask 000`, links planted at the day's folder and the old temporary names, six
+//! dry runs at once) and the sign-in store's tests in `source/graph/signin.rs`.
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
@@ -50,31 +52,5 @@ pub fn create_temp(path: &Path) -> std::io::Result<(File, PathBuf)> {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
-
-    use super::*;
-
-    #[test]
-    fn temporary_files_are_new_owner_only_and_never_follow_a_link() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("report.csv");
-        let (_, first) = create_temp(&target).unwrap();
-        let (_, second) = create_temp(&target).unwrap();
-        assert_ne!(first, second);
-        assert_eq!(first.parent(), Some(dir.path()));
-        let mode = std::fs::metadata(&first).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, FILE_MODE);
-
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep").unwrap();
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&victim, &link).unwrap();
-        assert!(options().create(true).truncate(true).open(&link).is_err());
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     }
 }
